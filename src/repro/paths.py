@@ -1,0 +1,42 @@
+"""Where things live: the repository's committed data and the (uncommitted) cache.
+
+The cache holds downloaded package archives, converted weights, extracted data and stored
+experiment results. It defaults to ``~/.cache/repro`` and is moved with the environment
+variable ``REPRO_CACHE``. Nothing in the cache is ever committed to git.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Environment variable naming the cache directory.
+CACHE_ENV = "REPRO_CACHE"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def repo_root() -> Path:
+    """The repository root (the folder holding ``pyproject.toml``).
+
+    ``repro`` is installed in editable mode (``pip install -e .``), so the committed data
+    folder sits next to ``src/``.
+    """
+    root = _PACKAGE_DIR.parent.parent
+    if not (root / "pyproject.toml").is_file():
+        raise RuntimeError(
+            f"repro is not running from its repository (looked in {root}); "
+            "install it with `pip install -e .` from a clone (the README's `make venv`)."
+        )
+    return root
+
+
+def data_dir() -> Path:
+    """Committed data: manifests and the papers' tables (``<repo>/data``)."""
+    return repo_root() / "data"
+
+
+def cache_dir() -> Path:
+    """The cache directory (``$REPRO_CACHE`` or ``~/.cache/repro``), created on demand."""
+    path = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "repro").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,62 @@
+"""Figures of the book, built from data and stored results (the notebooks only call these)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def _image(t: torch.Tensor) -> np.ndarray:
+    array = t.detach().cpu().float()
+    if array.ndim == 3:
+        array = array.permute(1, 2, 0)
+    return array.clamp(0, 1).numpy().squeeze()
+
+
+def image_grid(images: Sequence[torch.Tensor], titles: "Sequence[str] | None" = None, ncols: int = 6, size: float = 1.8, cmap: str = "gray"):
+    """A grid of (C, H, W) images in [0, 1]."""
+    n = len(images)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, img in enumerate(images):
+        ax = axes.flat[i]
+        ax.imshow(_image(img), cmap=cmap, vmin=0, vmax=1)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def conv_filters(weight: torch.Tensor, ncols: int = 16):
+    """First-layer RGB filters (out, 3, k, k), each rescaled to [0, 1] for display."""
+    w = weight.detach().cpu()
+    lo = w.flatten(1).min(1).values.view(-1, 1, 1, 1)
+    hi = w.flatten(1).max(1).values.view(-1, 1, 1, 1)
+    return image_grid(list((w - lo) / (hi - lo + 1e-12)), ncols=ncols, size=0.6)
+
+
+def masked_examples(photos: torch.Tensor, masks: dict[str, torch.Tensor]):
+    """One photo per hole-ratio bin with its mask painted white, titled with bin and ratio."""
+    images, titles = [], []
+    for i, (label, mask) in enumerate(masks.items()):
+        photo = photos[i % len(photos)]
+        hole = mask[0]
+        images.append(photo * (1 - hole) + hole)
+        titles.append(f"{label}: {float(hole.mean()):.2f}")
+    return image_grid(images, titles, ncols=len(images), size=2.0)
+
+
+def noise_sweep(rows: list[dict], metrics: Sequence[str]):
+    """Each metric against the noise level, one panel per metric."""
+    sigma = [r["noise_std"] for r in rows]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 2.6))
+    for ax, name in zip(np.atleast_1d(axes), metrics):
+        ax.plot(sigma, [r[name] for r in rows], marker="o")
+        ax.set_xlabel("noise std")
+        ax.set_title(name, fontsize=9)
+    fig.tight_layout()
+    return fig

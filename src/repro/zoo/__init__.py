@@ -1,0 +1,12 @@
+"""The model zoo: every network the book uses, created by name.
+
+``create_model("vgg16_features", pretrained=True)``, ``list_models("lpips_*")``. Pretrained
+members load genuine weights from the cache (``make fetch``); nothing is downloaded at run time.
+Later chapters register their generators, discriminators and PGNs here too.
+"""
+from repro.zoo.registry import create_model, list_models, register_model
+
+# Importing the model files registers their entries.
+from repro.zoo import vgg, lpips_net, inception  # noqa: E402,F401
+
+__all__ = ["create_model", "list_models", "register_model"]

@@ -1,0 +1,58 @@
+import dataclasses
+
+import pytest
+
+from repro.config import ExperimentConfig, Scale, parse_scale
+from repro.experiments.foundation import MetricSanityConfig, sanity_config
+
+
+def test_parse_scale_accepts_the_three_scales():
+    assert [parse_scale(s) for s in ("smoke", "CPU", " paper ")] == [Scale.SMOKE, Scale.CPU, Scale.PAPER]
+
+
+def test_unknown_scale_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="valid scales are smoke, cpu, paper"):
+        parse_scale("gpu")
+    with pytest.raises(ValueError, match="valid scales"):
+        sanity_config("huge")
+
+
+def test_unknown_parameter_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown parameter.*image_sise.*valid"):
+        sanity_config("smoke", image_sise=64)
+
+
+def test_bad_values_fail_at_construction():
+    with pytest.raises(ValueError, match="seed"):
+        MetricSanityConfig(seed=-1)
+    with pytest.raises(ValueError, match="image_size must be an int"):
+        MetricSanityConfig(image_size=64.5)
+    with pytest.raises(ValueError, match="noise_levels"):
+        MetricSanityConfig(noise_levels=(0.2, 0.1))
+
+
+def test_paper_scale_needs_an_existing_data_root(tmp_path):
+    with pytest.raises(ValueError, match="data_root"):
+        sanity_config("paper")
+    with pytest.raises(ValueError, match="is not a folder"):
+        sanity_config("paper", data_root=str(tmp_path / "missing"))
+    assert sanity_config("paper", data_root=str(tmp_path)).scale is Scale.PAPER
+
+
+def test_configs_are_frozen_and_keyed_by_their_fields():
+    a, b = sanity_config("smoke"), sanity_config("smoke")
+    assert a.key() == b.key() and a.key().startswith("smoke-seed0-")
+    assert sanity_config("smoke", seed=1).key() != a.key()
+    assert sanity_config("cpu").key() != a.key()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.seed = 3  # type: ignore[misc]
+
+
+def test_two_config_types_never_share_a_key():
+    @dataclasses.dataclass(frozen=True)
+    class Other(ExperimentConfig):
+        image_size: int = 64
+        n_images: int = 8
+        noise_levels: tuple = (0.0, 0.05, 0.2)
+
+    assert Other(scale="smoke").key() != sanity_config("smoke").key()

@@ -1,0 +1,93 @@
+"""The pretrained half of the zoo: genuine weights, pinned, offline, and behaving as they should."""
+import lpips as lpips_pkg
+import pytest
+import torch
+
+from repro import fetch
+from repro.metrics import fid, inception_features, lpips
+from repro.zoo import create_model
+
+
+def test_converted_weights_match_their_pins():
+    for name, spec in fetch.CONVERTED.items():
+        assert fetch.state_dict_digest(fetch.load_weights(name)) == spec.digest, name
+
+
+@pytest.mark.parametrize("net", ["vgg", "alex"])
+def test_lpips_heads_equal_the_lpips_wheels(net):
+    wheel = torch.load(lpips_pkg.__file__.replace("__init__.py", f"weights/v0.1/{net}.pth"), map_location="cpu")
+    ours = fetch.load_weights(f"lpips_{net}_heads")
+    assert wheel.keys() == ours.keys()
+    for key in wheel:
+        torch.testing.assert_close(ours[key], wheel[key], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("net", ["vgg", "alex"])
+def test_lpips_is_zero_on_identical_images_and_grows_with_noise(net, photos64, rng):
+    assert torch.equal(lpips(photos64, photos64, net=net), torch.zeros(len(photos64)))
+    noise = torch.randn(photos64.shape, generator=rng)
+    values = [float(lpips((photos64 + s * noise).clamp(0, 1), photos64, net=net).mean()) for s in (0.02, 0.05, 0.1, 0.2)]
+    assert values == sorted(values) and values[0] > 0
+
+
+def test_lpips_distinguishes_structure_from_noise(photos64):
+    """Genuine LPIPS ranks a shifted copy closer than an unrelated photo."""
+    shifted = torch.roll(photos64, shifts=1, dims=-1)
+    unrelated = torch.roll(photos64, shifts=1, dims=0)
+    assert lpips(photos64, shifted).mean() < lpips(photos64, unrelated).mean()
+
+
+def test_fid_is_zero_for_one_set_and_grows_with_noise(photos64, rng):
+    assert fid(photos64, photos64) < 1e-6
+    noise = torch.randn(photos64.shape, generator=rng)
+    values = [fid((photos64 + s * noise).clamp(0, 1), photos64) for s in (0.05, 0.1, 0.3)]
+    assert values == sorted(values) and values[0] > 1
+
+
+def test_converted_inception_matches_the_torchscript_original(rng):
+    scripted = torch.jit.load(str(fetch.member_path(fetch.WEIGHT_MEMBERS["default_1.pt"])), map_location="cpu").eval()
+    model = create_model("fid_inception", pretrained=True)
+    x = torch.rand(2, 3, 299, 299, generator=rng) * 2 - 1
+    with torch.no_grad():
+        ours, theirs = model.pool3(x), scripted(x).reshape(2, -1)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
+
+
+def test_inception_features_are_2048_dimensional(photos64):
+    assert inception_features(photos64[:3]).shape == (3, 2048)
+
+
+def test_vgg_filters_are_trained_not_random():
+    """ImageNet conv1 filters are smooth: neighbouring taps correlate (random init: |r| ~ 0.03)."""
+    w = create_model("vgg16_features", pretrained=True).features[0].weight
+    a, b = w[..., :, :-1].flatten(), w[..., :, 1:].flatten()
+    assert torch.corrcoef(torch.stack([a, b]))[0, 1] > 0.25
+    r = create_model("vgg16_features").features[0].weight
+    a, b = r[..., :, :-1].flatten(), r[..., :, 1:].flatten()
+    assert abs(torch.corrcoef(torch.stack([a, b]))[0, 1]) < 0.12
+
+
+def test_frozen_backbones_stay_in_eval_mode():
+    for name in ("vgg16_features", "lpips_vgg", "fid_inception"):
+        model = create_model(name).train()
+        assert not model.training and not any(m.training for m in model.modules()), name
+        assert not any(p.requires_grad for p in model.parameters()), name
+
+
+def test_vgg_passes_gradients_to_its_input(photos64):
+    x = photos64[:1].clone().requires_grad_(True)
+    create_model("vgg16_features", pretrained=True, pool="avg")(x, "relu3_1").sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_missing_weights_name_the_fetch_command(empty_cache):
+    with pytest.raises(fetch.MissingAssetError, match="make fetch"):
+        create_model("lpips_vgg", pretrained=True)
+
+
+def test_corrupt_weights_are_refused(empty_cache):
+    spec = fetch.CONVERTED["lpips_alex_heads"]
+    spec.local.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"lin0.model.1.weight": torch.zeros(1, 64, 1, 1)}, spec.local)
+    with pytest.raises(fetch.ChecksumError, match="make fetch"):
+        fetch.load_weights("lpips_alex_heads")

@@ -1,0 +1,29 @@
+import pytest
+import torch
+
+from repro.zoo import create_model, list_models
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_builds_and_runs_forward(name):
+    model = create_model(name)
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        out = model(x, x) if name.startswith("lpips") else model(x)
+    outs = out if isinstance(out, (list, tuple)) else [out]
+    assert all(torch.isfinite(o).all() and o.shape[0] == 2 for o in outs)
+
+
+def test_registry_lookup():
+    assert list_models("lpips_*") == ["lpips_alex", "lpips_vgg"]
+    with pytest.raises(ValueError, match="unknown model 'vgg19'.*registered"):
+        create_model("vgg19")
+
+
+def test_vgg_layer_names():
+    vgg = create_model("vgg16_features")
+    x = torch.rand(1, 3, 32, 32)
+    relu11, pool3 = vgg(x, ["relu1_1", "pool3"])
+    assert relu11.shape == (1, 64, 32, 32) and pool3.shape == (1, 256, 4, 4)
+    with pytest.raises(ValueError, match="unknown VGG-16 layer"):
+        vgg(x, "relu6_1")
