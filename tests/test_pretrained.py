@@ -91,3 +91,27 @@ def test_corrupt_weights_are_refused(empty_cache):
     torch.save({"lin0.model.1.weight": torch.zeros(1, 64, 1, 1)}, spec.local)
     with pytest.raises(fetch.ChecksumError, match="make fetch"):
         fetch.load_weights("lpips_alex_heads")
+
+
+def test_lpips_equals_a_from_scratch_computation(photos64, rng):
+    """LPIPS-VGG re-derived from its definition (Zhang et al. 2018, Eq. 1) with our VGG-16.
+
+    d(x, y) = sum_l mean_hw || w_l * (f_l(x)/|f_l(x)| - f_l(y)/|f_l(y)|) ||^2 on inputs scaled by
+    lpips' shift/scale, with f_l the relu{1_2, 2_2, 3_3, 4_3, 5_3} activations.
+    """
+    x = photos64[:4]
+    y = (x + 0.1 * torch.randn(x.shape, generator=rng)).clamp(0, 1)
+    vgg = create_model("vgg16_features", pretrained=True, normalize=False)
+    heads = fetch.load_weights("lpips_vgg_heads")
+    shift = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)
+    scale = torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1)
+    layers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"]
+    with torch.no_grad():
+        fx, fy = vgg(((2 * x - 1) - shift) / scale, layers), vgg(((2 * y - 1) - shift) / scale, layers)
+        total = torch.zeros(len(x))
+        for l, (a, b) in enumerate(zip(fx, fy)):
+            a = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+            b = b / (b.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+            w = heads[f"lin{l}.model.1.weight"].view(1, -1, 1, 1)
+            total += ((a - b) ** 2 * w).sum(1).mean(dim=(1, 2))
+    torch.testing.assert_close(lpips(x, y, net="vgg"), total, rtol=1e-4, atol=1e-6)

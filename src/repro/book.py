@@ -92,7 +92,8 @@ def stage(target: Path, scale: "str | None", seed: int = 0, data_root: "str | No
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(root / name, target / name)
     shutil.copytree(root / "book", target / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    shutil.copytree(ensure_mathjax(), target / "_static" / "mathjax")
+    # Not under _static/: jupyter-book would add every .js file there to every page.
+    shutil.copytree(ensure_mathjax(), target / "_vendor" / "mathjax")
     if scale is not None:
         for notebook in chapters():
             rel = notebook.relative_to(root)
@@ -113,7 +114,8 @@ def build(
     staged = stage(output / "stage", scale, seed=seed, data_root=data_root)
     html = output / "html"
     with tempfile.TemporaryDirectory(dir=output) as tmp:
-        cmd = [sys.executable, "-m", "jupyter_book", "build", str(staged), "--path-output", tmp, "-W", "-n", "--keep-going"]
+        jb = Path(sys.executable).parent / "jupyter-book"
+        cmd = [str(jb if jb.is_file() else "jupyter-book"), "build", str(staged), "--path-output", tmp, "-W", "-n", "--keep-going"]
         env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
         done = subprocess.run(cmd, env=env)
         if done.returncode != 0:

@@ -34,6 +34,9 @@ class Scale(str, enum.Enum):
     def __str__(self) -> str:  # "cpu", not "Scale.CPU", in file names and messages
         return self.value
 
+    def __repr__(self) -> str:  # configs print as scale='cpu'
+        return repr(self.value)
+
 
 SCALES = tuple(s.value for s in Scale)
 
