@@ -37,7 +37,7 @@ and ``denominator`` (see :data:`ABLATIONS`).
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -127,30 +127,30 @@ class MTAdam(Optimizer):
             params = layer_param_groups(params)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
         super().__init__(params, defaults)
+        self._scratch: dict[torch.Tensor, tuple[torch.Tensor, torch.Tensor]] = {}
         self.options = dict(
             weight_decay_per_term=weight_decay_per_term, scope=scope, magnitude_init=magnitude_init,
             normalize=normalize, anchor_scale=anchor_scale, denominator=denominator,
         )
 
-    # -- gradients ----------------------------------------------------------------------------
+    # -- the step -----------------------------------------------------------------------------
     def _params(self) -> list[torch.Tensor]:
         return [p for group in self.param_groups for p in group["params"] if p.requires_grad]
 
-    def term_gradients(self, losses: Sequence[torch.Tensor], retain_graph: bool = False) -> list[list["torch.Tensor | None"]]:
-        """One backward per term: ``grads[n][i]`` is term n's gradient of parameter i (None if unused)."""
-        params = self._params()
-        grads = []
-        for n, loss in enumerate(losses):
-            if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
-                raise ValueError(f"loss term {n} must be a scalar tensor, got {type(loss).__name__} {getattr(loss, 'shape', '')}")
-            if not loss.requires_grad:
-                grads.append([None] * len(params))
-                continue
-            keep = retain_graph or n < len(losses) - 1
-            grads.append(list(torch.autograd.grad(loss, params, retain_graph=keep, allow_unused=True)))
-        return grads
+    def _units(self) -> list[list[int]]:
+        """Indices (into ``self._params()``) of each balancing unit: layer, tensor or model."""
+        layers, i = [], 0
+        for group in self.param_groups:
+            n = sum(1 for p in group["params"] if p.requires_grad)
+            if n:
+                layers.append(list(range(i, i + n)))
+            i += n
+        if self.options["scope"] == "tensor":
+            return [[j] for ids in layers for j in ids]
+        if self.options["scope"] == "model":
+            return [[j for ids in layers for j in ids]]
+        return layers
 
-    # -- the step -----------------------------------------------------------------------------
     def step(self, losses: Sequence[torch.Tensor], ranks: "Sequence[float] | None" = None, retain_graph: bool = False):
         """Compute each term's gradient (N backward passes) and update the parameters.
 
@@ -160,100 +160,148 @@ class MTAdam(Optimizer):
         losses = list(losses)
         if not losses:
             raise ValueError("MTAdam.step needs at least one loss term")
-        state0 = self.state[self._params()[0]]
-        n_terms = len(losses)
-        if "exp_avg" in state0 and state0["exp_avg"].shape[0] != n_terms:
-            raise ValueError(f"MTAdam was stepped with {state0['exp_avg'].shape[0]} terms before, now {n_terms}")
-        ranks_t = torch.ones(n_terms) if ranks is None else torch.as_tensor(ranks, dtype=torch.float32)
-        if ranks_t.shape != (n_terms,):
-            raise ValueError(f"ranks must have one value per loss term ({n_terms}), got {tuple(ranks_t.shape)}")
-        grads = self.term_gradients(losses, retain_graph)
-        with torch.no_grad():
-            self._update(grads, ranks_t)
+        if ranks is not None and len(ranks) != len(losses):
+            raise ValueError(f"ranks must have one value per loss term ({len(losses)}), got {len(ranks)}")
+        for n, loss in enumerate(losses):
+            if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+                raise ValueError(f"loss term {n} must be a scalar tensor, got {type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}")
+        params = self._params()
+        wanted = [n for n, loss in enumerate(losses) if loss.requires_grad]
+
+        def term_gradients():
+            for n, loss in enumerate(losses):
+                if not loss.requires_grad:
+                    yield [None] * len(params)
+                    continue
+                keep = retain_graph or n < wanted[-1]
+                yield list(torch.autograd.grad(loss, params, retain_graph=keep, allow_unused=True))
+
+        self.apply_gradients(term_gradients(), n_terms=len(losses), ranks=ranks)
         return sum(loss.detach() for loss in losses)
 
-    def _layers(self) -> list[list[int]]:
-        """Indices (into self._params()) of each balancing unit."""
-        scope = self.options["scope"]
-        indices, layers, i = [], [], 0
-        for group in self.param_groups:
-            ids = []
-            for p in group["params"]:
-                if p.requires_grad:
-                    ids.append(i)
-                    i += 1
-            layers.append(ids)
-            indices.extend(ids)
-        if scope == "tensor":
-            return [[j] for j in indices]
-        if scope == "model":
-            return [indices]
-        return [ids for ids in layers if ids]
+    def apply_gradients(self, term_gradients, n_terms: int, ranks: "Sequence[float] | None" = None) -> None:
+        """The update from per-term gradients: ``term_gradients`` yields, term by term (anchor
+        first), a list with one gradient (or None) per parameter. :meth:`step` feeds it from one
+        backward per term; a caller that has the gradients already can call it directly.
 
-    def _update(self, grads: list[list["torch.Tensor | None"]], ranks: torch.Tensor) -> None:
-        opts = self.options
+        Each term is folded into the moments as soon as it arrives, so only one term's
+        gradients are alive at once (O(P) extra memory, not O(NP)). This is exact: a unit's
+        anchor is the first term with non-zero magnitude, which has always arrived already.
+        The gradient tensors are scaled in place.
+        """
+        ranks = [1.0] * n_terms if ranks is None else [float(r) for r in ranks]
+        if len(ranks) != n_terms:
+            raise ValueError(f"ranks must have one value per loss term ({n_terms}), got {len(ranks)}")
         params = self._params()
-        n_terms = len(grads)
-        group_of = {id(p): g for g in self.param_groups for p in g["params"]}
-        stacked = []
-        for i, p in enumerate(params):
-            terms = [g[i] if g[i] is not None else torch.zeros_like(p) for g in grads]
-            stacked.append(torch.stack(terms))  # (N, *p.shape)
-        for i, p in enumerate(params):
-            group = group_of[id(p)]
+        if not params:
+            raise ValueError("MTAdam has no parameter that requires a gradient")
+        self._init_state(params, n_terms)
+        units = self._units()
+        anchors: list["float | None"] = [None] * len(units)  # anchor magnitude per unit, once known
+        count = 0
+        for n, raw in enumerate(term_gradients):
+            with torch.no_grad():
+                grads = [g if g is not None else torch.zeros_like(p) for g, p in zip(raw, params)]
+                del raw
+                self._weight_decay(params, grads, n)
+                scales = self._balance(params, grads, units, anchors, n, ranks[n])
+                self._moments(params, grads, scales, n)
+            count += 1
+        if count != n_terms:
+            raise ValueError(f"got gradients for {count} terms, expected {n_terms}")
+        with torch.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.requires_grad:
+                        self._apply(p, group)
+
+    def _init_state(self, params: list[torch.Tensor], n_terms: int) -> None:
+        for p in params:
+            state = self.state[p]
+            if "exp_avg" not in state:
+                state["step"] = torch.zeros((), dtype=torch.float32)
+                state["exp_avg"] = torch.zeros((n_terms, *p.shape), dtype=p.dtype, device=p.device)
+                state["exp_avg_sq"] = torch.zeros((n_terms, *p.shape), dtype=p.dtype, device=p.device)
+            elif state["exp_avg"].shape[0] != n_terms:
+                raise ValueError(f"MTAdam was stepped with {state['exp_avg'].shape[0]} terms before, now {n_terms}")
+            state["step"] += 1
+
+    def _weight_decay(self, params: list[torch.Tensor], grads: list[torch.Tensor], n: int) -> None:
+        """Once on the anchor's gradient (default), or on every term's (official code)."""
+        if n > 0 and not self.options["weight_decay_per_term"]:
+            return
+        offset = 0
+        for group in self.param_groups:
+            count = sum(1 for p in group["params"] if p.requires_grad)
             if group["weight_decay"]:
-                if opts["weight_decay_per_term"]:
-                    stacked[i].add_(p.unsqueeze(0), alpha=group["weight_decay"])
-                else:
-                    stacked[i][0].add_(p, alpha=group["weight_decay"])
-        if opts["normalize"]:
-            for ids in self._layers():
-                self._balance(params, stacked, ids, ranks.to(params[ids[0]].device))
-        elif (ranks != 1).any():
-            for i in range(len(params)):
-                stacked[i].mul_(ranks.to(stacked[i].device).view(-1, *[1] * (stacked[i].ndim - 1)))
-        for i, p in enumerate(params):
-            self._adam_update(p, stacked[i], group_of[id(p)], n_terms)
+                sl = slice(offset, offset + count)
+                torch._foreach_add_(grads[sl], params[sl], alpha=group["weight_decay"])
+            offset += count
 
-    def _balance(self, params, stacked, ids: list[int], ranks: torch.Tensor) -> None:
-        """Lines 6–8 for one balancing unit (layer, tensor or model)."""
+    def _balance(self, params, grads, units, anchors, n: int, rank: float) -> list[float]:
+        """Lines 6-8 for term n: update its magnitude EMA per unit, return one scale per tensor."""
+        if not self.options["normalize"]:
+            return [rank] * len(params)
         beta3 = self.param_groups[0]["betas"][2]
-        state = self.state[params[ids[0]]]  # the unit's magnitudes live with its first tensor
-        # |g_n| over the unit: sqrt of the summed squared norms of its tensors, per term.
-        norms = torch.stack([stacked[i].flatten(1).pow(2).sum(1) for i in ids]).sum(0).sqrt()
-        if "magnitude" not in state and self.options["magnitude_init"] == "first":
-            state["magnitude"] = norms.clone()  # official code: the EMA starts at the first norm
-        else:
-            state.setdefault("magnitude", torch.zeros_like(norms)).mul_(beta3).add_(norms, alpha=1 - beta3)
-        magnitude = state["magnitude"]
-        alive = magnitude > _TINY
-        if self.options["anchor_scale"]:
-            anchor = magnitude[alive][0] if alive.any() else magnitude.new_zeros(())
-        else:
-            anchor = magnitude.new_ones(())
-        scale = torch.where(alive, anchor / magnitude.clamp_min(_TINY), torch.zeros_like(magnitude)) * ranks
-        for i in ids:
-            stacked[i].mul_(scale.view(-1, *[1] * (stacked[i].ndim - 1)))
+        squared = [x * x for x in torch.stack(torch._foreach_norm(grads)).tolist()]
+        scales = [0.0] * len(params)
+        for u, ids in enumerate(units):
+            state = self.state[params[ids[0]]]  # the unit's magnitudes live with its first tensor
+            if "magnitude" not in state:
+                state["magnitude"] = torch.zeros(len(state["exp_avg"]), dtype=params[0].dtype)
+            norm = sum(squared[i] for i in ids) ** 0.5
+            old = float(state["magnitude"][n])
+            if self.options["magnitude_init"] == "first" and float(state["step"]) == 1:
+                new = norm  # official code: the EMA starts at the first norm
+            else:
+                new = beta3 * old + (1 - beta3) * norm
+            state["magnitude"][n] = new
+            new = float(state["magnitude"][n])  # in the stored dtype, as a resumed run will see it
+            if new <= _TINY:
+                continue  # a term with no magnitude here contributes nothing (no NaN)
+            if anchors[u] is None:
+                anchors[u] = new  # the first term alive in this unit is its anchor
+            scale = rank * (anchors[u] / new if self.options["anchor_scale"] else 1.0 / new)
+            for i in ids:
+                scales[i] = scale
+        return scales
 
-    def _adam_update(self, p: torch.Tensor, g: torch.Tensor, group: dict, n_terms: int) -> None:
-        """Lines 9–15 for one parameter tensor; ``g`` holds its N balanced gradients."""
+    def _moments(self, params, grads, scales: list[float], n: int) -> None:
+        """Lines 9-10 for term n: m_n <- b1 m_n + (1-b1) s g_n; v_n <- b2 v_n + (1-b2) (s g_n)^2."""
+        offset = 0
+        for group in self.param_groups:
+            beta1, beta2, _ = group["betas"]
+            count = sum(1 for p in group["params"] if p.requires_grad)
+            ids = range(offset, offset + count)
+            offset += count
+            if not count:
+                continue
+            g = [grads[i] for i in ids]
+            torch._foreach_mul_(g, [scales[i] for i in ids])  # fresh autograd outputs: safe in place
+            m = [self.state[params[i]]["exp_avg"][n] for i in ids]
+            v = [self.state[params[i]]["exp_avg_sq"][n] for i in ids]
+            torch._foreach_lerp_(m, g, 1 - beta1)
+            torch._foreach_mul_(v, beta2)
+            torch._foreach_addcmul_(v, g, g, value=1 - beta2)
+
+    def _apply(self, p: torch.Tensor, group: dict) -> None:
+        """Lines 11-15 for one parameter tensor: bias corrections and the step."""
         beta1, beta2, _ = group["betas"]
         state = self.state[p]
-        if "exp_avg" not in state:
-            state["step"] = torch.zeros((), dtype=torch.float32)
-            state["exp_avg"] = torch.zeros((n_terms, *p.shape), dtype=p.dtype, device=p.device)
-            state["exp_avg_sq"] = torch.zeros((n_terms, *p.shape), dtype=p.dtype, device=p.device)
-        state["step"] += 1
         t = float(state["step"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.mul_(beta1).add_(g, alpha=1 - beta1)
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
         bias1, bias2 = 1 - beta1**t, 1 - beta2**t
         denominator = self.options["denominator"]
         if denominator == "own":
-            update = (m / ((v / bias2).sqrt() + group["eps"])).sum(0)
-        elif denominator == "mean":
-            update = m.sum(0) / ((v / bias2).sqrt().mean(0) + group["eps"])
+            p.add_((m / ((v / bias2).sqrt_().add_(group["eps"]))).sum(0), alpha=-group["lr"] / bias1)
+            return
+        # Two scratch tensors per parameter, reused every step (not state: nothing to save).
+        numerator, denom = self._scratch.setdefault(p, (torch.empty_like(p), torch.empty_like(p)))
+        torch.sum(m, 0, out=numerator)
+        if denominator == "mean":
+            torch.mean((v / bias2).sqrt_(), 0, out=denom)
+            denom.add_(group["eps"])
         else:
-            update = m.sum(0) / ((v.amax(0) / bias2).sqrt() + group["eps"])
-        p.add_(update, alpha=-group["lr"] / bias1)
+            torch.amax(v, 0, out=denom)
+            denom.div_(bias2).sqrt_().add_(group["eps"])
+        p.addcdiv_(numerator, denom, value=-group["lr"] / bias1)
