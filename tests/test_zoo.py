@@ -7,7 +7,7 @@ from repro.zoo import create_model, list_models
 @pytest.mark.parametrize("name", list_models())
 def test_every_model_builds_and_runs_forward(name):
     model = create_model(name)
-    x = torch.rand(2, 3, 64, 64)
+    x = torch.rand(2, *getattr(model, "input_shape", (3, 64, 64)))
     with torch.no_grad():
         out = model(x, x) if name.startswith("lpips") else model(x)
     outs = out if isinstance(out, (list, tuple)) else [out]

@@ -12,6 +12,8 @@ class MnistCNN(nn.Module):
     """The official PyTorch MNIST example network (MTAdam's Table 1): two convolutions, two
     fully connected layers, dropout 0.25 / 0.5; log-softmax over the 10 classes."""
 
+    input_shape = (1, 28, 28)  # (C, H, W) of one example, for the zoo's forward test
+
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, 32, 3, 1)
