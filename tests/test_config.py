@@ -56,3 +56,16 @@ def test_two_config_types_never_share_a_key():
         noise_levels: tuple = (0.0, 0.05, 0.2)
 
     assert Other(scale="smoke").key() != sanity_config("smoke").key()
+
+
+def test_bumping_the_version_changes_the_key():
+    @dataclasses.dataclass(frozen=True)
+    class V1(ExperimentConfig):
+        pass
+
+    @dataclasses.dataclass(frozen=True)
+    class V2(ExperimentConfig):
+        VERSION = 2
+
+    V2.__qualname__ = V1.__qualname__
+    assert V1(scale="smoke").key() != V2(scale="smoke").key()

@@ -127,3 +127,17 @@ def test_mask_folder_follows_the_hole_convention(tmp_path):
     Image.fromarray(m).save(tmp_path / "m.png")
     assert folders.mask_folder(tmp_path, 32)[0].mean().item() == pytest.approx(0.25)
     assert folders.mask_folder(tmp_path, 32, hole_is_white=False)[0].mean().item() == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("task", ["labels2photo", "photo2map"])
+def test_paired_tasks_are_deterministic_renderings(task):
+    from repro.data.paired import paired_set
+
+    x, y = paired_set(task, 3, 32, "test", seed=0)
+    x2, y2 = paired_set(task, 3, 32, "test", seed=0)
+    assert x.shape == y.shape == (3, 3, 32, 32) and torch.equal(x, x2) and torch.equal(y, y2)
+    rendered = x if task == "labels2photo" else y
+    # a rendering is flat: few distinct colours, unlike the photo it comes from
+    assert len(torch.unique(rendered[0].reshape(3, -1), dim=1).T) <= 13
+    with pytest.raises(ValueError, match="unknown task"):
+        paired_set("horse2zebra", 1, 32, "test", 0)

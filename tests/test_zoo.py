@@ -27,3 +27,10 @@ def test_vgg_layer_names():
     assert relu11.shape == (1, 64, 32, 32) and pool3.shape == (1, 256, 4, 4)
     with pytest.raises(ValueError, match="unknown VGG-16 layer"):
         vgg(x, "relu6_1")
+
+
+def test_unet_generator_keeps_the_size_and_checks_it():
+    g = create_model("pix2pix_unet", ngf=8, depth=4)
+    assert g(torch.rand(2, 3, 32, 32) * 2 - 1).shape == (2, 3, 32, 32)
+    with pytest.raises(ValueError, match="divisible by 16"):
+        g(torch.rand(1, 3, 24, 24))

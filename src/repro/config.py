@@ -21,7 +21,7 @@ import enum
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, ClassVar, Mapping, TypeVar
 
 
 class Scale(str, enum.Enum):
@@ -69,6 +69,10 @@ class ExperimentConfig:
     scale: Scale = Scale.CPU
     seed: int = 0
     data_root: "str | None" = None
+
+    #: Bump in a subclass when its experiment's code changes what it computes: stored results
+    #: are keyed by the config *and* this version, so stale results are never reused.
+    VERSION: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", parse_scale(self.scale))
@@ -129,10 +133,11 @@ class ExperimentConfig:
     def key(self) -> str:
         """A stable name derived from the config: ``<scale>-seed<seed>-<12 hex of the fields>``.
 
-        The type's qualified name is part of the hash, so two experiments never share a key.
+        The type's qualified name and its ``VERSION`` are part of the hash, so two experiments
+        never share a key and results of older code are not reused.
         """
         payload = json.dumps(
-            {"type": f"{type(self).__module__}.{type(self).__qualname__}", **self.to_dict()},
+            {"type": f"{type(self).__module__}.{type(self).__qualname__}", "version": self.VERSION, **self.to_dict()},
             sort_keys=True,
             default=str,
         )

@@ -39,13 +39,15 @@ def verdict_table(verdicts: Iterable[Verdict]) -> pd.DataFrame:
 
 
 def side_by_side(paper: pd.DataFrame, ours: pd.DataFrame, on: "str | list[str]", metrics: list[str]) -> pd.DataFrame:
-    """Join the paper's and our rows on ``on``; columns ``(metric, "paper" | "ours")``."""
+    """The paper's and our rows joined on ``on``, in the paper's row order (rows only one side
+    has come last); columns ``(metric, "paper" | "ours")``."""
     keys = [on] if isinstance(on, str) else list(on)
-    merged = paper[keys + metrics].merge(ours[keys + metrics], on=keys, how="outer", suffixes=(" paper", " ours"))
-    merged = merged.set_index(keys)
-    columns = pd.MultiIndex.from_tuples([(m, who) for m in metrics for who in ("paper", "ours")])
-    out = pd.DataFrame({(m, who): merged[f"{m} {who}"] for m, who in columns})
-    out.columns = columns
+    left = paper[keys + metrics].merge(ours[keys + metrics], on=keys, how="left", suffixes=(" paper", " ours"))
+    extra = ours[~ours.set_index(keys).index.isin(paper.set_index(keys).index)][keys + metrics]
+    extra = extra.rename(columns={m: f"{m} ours" for m in metrics})
+    merged = pd.concat([left, extra], ignore_index=True).set_index(keys)
+    out = pd.DataFrame({(m, who): merged[f"{m} {who}"] for m in metrics for who in ("paper", "ours")})
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
     return out
 
 

@@ -60,3 +60,45 @@ def noise_sweep(rows: list[dict], metrics: Sequence[str]):
         ax.set_title(name, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def accuracy_vs_weight(frames: dict, ylabel: str = "test accuracy (%)"):
+    """Per-class accuracy against the class's loss weight, one panel per optimiser."""
+    fig, axes = plt.subplots(1, len(frames), figsize=(3.2 * len(frames), 2.8), sharey=True)
+    for ax, (title, frame) in zip(np.atleast_1d(axes), frames.items()):
+        ax.scatter(frame["weight"], frame["accuracy"], s=12, alpha=0.7)
+        ax.set_xscale("log")
+        ax.set_xlabel("class weight")
+        ax.set_title(title, fontsize=9)
+    np.atleast_1d(axes)[0].set_ylabel(ylabel)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(curves: dict, metrics: Sequence[str], title: str = ""):
+    """One panel per metric: value per epoch for each method (``curves[method] = [{epoch, metric...}]``)."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 2.8))
+    for ax, metric in zip(np.atleast_1d(axes), metrics):
+        for name, rows in curves.items():
+            points = [(r["epoch"], r[metric]) for r in rows if r.get(metric) == r.get(metric)]  # skip NaN
+            if points:
+                ax.plot(*zip(*points), marker="o", markersize=3, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{title} {metric}".strip(), fontsize=9)
+    np.atleast_1d(axes)[-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def sample_table(columns: dict, size: float = 1.3):
+    """A grid with one column per entry of ``columns`` (name -> list of (H, W, 3) uint8 images)."""
+    names = list(columns)
+    rows = len(columns[names[0]])
+    fig, axes = plt.subplots(rows, len(names), figsize=(size * len(names), size * rows), squeeze=False)
+    for j, name in enumerate(names):
+        for i, image in enumerate(columns[name]):
+            axes[i, j].imshow(np.asarray(image, dtype=np.uint8))
+            axes[i, j].axis("off")
+        axes[0, j].set_title(name, fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -45,6 +45,22 @@ from torch.optim import Optimizer
 
 _TINY = 1e-12
 
+#: Where the paper's Algorithm 1 and the official code differ, and what this class does.
+PAPER_VS_CODE: tuple[dict, ...] = (
+    {"aspect": "balancing unit", "paper": "a layer", "official code": "a parameter tensor",
+     "here": "scope='layer' (default) | 'tensor'"},
+    {"aspect": "magnitude EMA start", "paper": "a = 0", "official code": "first norm",
+     "here": "magnitude_init='zero' (default) | 'first'"},
+    {"aspect": "weight decay", "paper": "none", "official code": "added to every term",
+     "here": "weight_decay once (default) | weight_decay_per_term=True"},
+    {"aspect": "anchor", "paper": "term 1", "official code": "first term with norm > 1e-10",
+     "here": "first term with non-zero magnitude, per layer"},
+    {"aspect": "balancing state", "paper": "-", "official code": "Parameter attributes (lost on resume)",
+     "here": "optimizer state (state_dict round-trips)"},
+    {"aspect": "term missing a parameter / zero term", "paper": "-", "official code": "breaks the loop / NaN",
+     "here": "contributes nothing"},
+)
+
 #: Table 5 of the paper: variants (i)–(v) as MTAdam options.
 ABLATIONS: dict[str, dict] = {
     "(i) no balancing (lines 6-8 removed)": dict(normalize=False),

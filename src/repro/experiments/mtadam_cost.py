@@ -1,0 +1,27 @@
+"""MTAdam's step cost against its floor (N backward passes), stored like any experiment."""
+from __future__ import annotations
+
+import dataclasses
+
+from repro.config import ExperimentConfig, Scale
+from repro.mtadam.benchmark import step_costs
+from repro.store import experiment
+
+
+@dataclasses.dataclass(frozen=True)
+class CostConfig(ExperimentConfig):
+    n_terms: tuple[int, ...] = (2, 6, 10)
+    batch_size: int = 64
+    repeats: int = 20
+
+
+PRESETS = {Scale.SMOKE: dict(repeats=3), Scale.CPU: dict(repeats=20), Scale.PAPER: dict(repeats=50)}
+
+
+def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> CostConfig:
+    return CostConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
+
+
+@experiment("mtadam/step_costs")
+def run(cfg: CostConfig) -> dict:
+    return {"rows": step_costs(cfg.n_terms, batch_size=cfg.batch_size, repeats=cfg.repeats, seed=cfg.seed)}
