@@ -115,3 +115,17 @@ def test_lpips_equals_a_from_scratch_computation(photos64, rng):
             w = heads[f"lin{l}.model.1.weight"].view(1, -1, 1, 1)
             total += ((a - b) ** 2 * w).sum(1).mean(dim=(1, 2))
     torch.testing.assert_close(lpips(x, y, net="vgg"), total, rtol=1e-4, atol=1e-6)
+
+
+def test_first_use_of_a_metric_leaves_the_global_rng_alone(photos64):
+    import importlib
+
+    fid_module, perceptual = (importlib.import_module(f"repro.metrics.{m}") for m in ("fid", "perceptual"))
+    fid_module._model.cache_clear()
+    perceptual._model.cache_clear()
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    lpips(photos64[:2], photos64[:2])
+    inception_features(photos64[:2])
+    assert torch.equal(torch.rand(3), expected)

@@ -28,7 +28,10 @@ from repro.metrics.checks import check_images
 def _model():
     from repro.zoo import create_model
 
-    return create_model("fid_inception", pretrained=True)
+    # Building a network draws initial weights from the global RNG: keep that draw away from
+    # the caller's seeded stream, so a metric's first use never changes what a run computes.
+    with torch.random.fork_rng(devices=[]):
+        return create_model("fid_inception", pretrained=True)
 
 
 def inception_features(images: torch.Tensor, batch_size: int = 32) -> np.ndarray:

@@ -17,7 +17,10 @@ from repro.metrics.checks import check_images
 def _model(net: str):
     from repro.zoo import create_model
 
-    return create_model(f"lpips_{net}", pretrained=True)
+    # Building a network draws initial weights from the global RNG: keep that draw away from
+    # the caller's seeded stream, so a metric's first use never changes what a run computes.
+    with torch.random.fork_rng(devices=[]):
+        return create_model(f"lpips_{net}", pretrained=True)
 
 
 def lpips(x: torch.Tensor, y: torch.Tensor, net: str = "vgg", batch_size: int = 16) -> torch.Tensor:
