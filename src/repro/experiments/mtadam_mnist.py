@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from repro.config import ExperimentConfig, Scale
 from repro.data import mnist
-from repro.mtadam import MTAdam
+from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
@@ -57,6 +57,8 @@ class MnistConfig(ExperimentConfig):
     sgd_momentum: float = 0.9
     rmsprop_lr: float = 0.01
     adam_lr: float = 1e-3
+
+    VERSION = 2  # 2: baselines step on the left-to-right sum of the terms (repro.mtadam.baselines)
 
     def validate(self) -> None:
         super().validate()
@@ -92,24 +94,8 @@ def class_terms(log_probs: torch.Tensor, y: torch.Tensor, weights: torch.Tensor)
 
 
 def _optimizer(name: str, model: torch.nn.Module, cfg: MnistConfig):
-    if name == "SGD-Momentum":
-        return torch.optim.SGD(model.parameters(), lr=cfg.sgd_lr, momentum=cfg.sgd_momentum)
-    if name == "RMSProp":
-        return torch.optim.RMSprop(model.parameters(), lr=cfg.rmsprop_lr)
-    if name == "Adam":
-        return torch.optim.Adam(model.parameters(), lr=cfg.adam_lr)
-    if name == "MTAdam":
-        return MTAdam(model, lr=cfg.adam_lr)
-    raise ValueError(f"unknown optimizer {name!r}")
-
-
-def _step(optimizer, terms: list[torch.Tensor]) -> None:
-    if isinstance(optimizer, MTAdam):
-        optimizer.step(terms)  # the ten terms separately: one backward each
-    else:
-        optimizer.zero_grad(set_to_none=True)
-        torch.stack(terms).sum().backward()
-        optimizer.step()
+    lr = {"SGD-Momentum": cfg.sgd_lr, "RMSProp": cfg.rmsprop_lr}.get(name, cfg.adam_lr)
+    return make_optimizer(name, model, lr=lr, momentum=cfg.sgd_momentum)
 
 
 def _evaluate(model, x: torch.Tensor, y: torch.Tensor) -> tuple[float, list[float]]:
@@ -138,7 +124,7 @@ def train_one(cfg: MnistConfig, repeat: int, setting: str, name: str, data) -> d
         for i in range(0, len(perm), cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
             terms = class_terms(model(x_train[idx]), y_train[idx], weights)
-            _step(optimizer, terms)
+            optimizer.step(terms)  # MTAdam: ten terms, one backward each; others: their sum
         if not all(torch.isfinite(p).all() for p in model.parameters()):
             diverged = True  # NaN weights: the run predicts garbage; reported as such
             break

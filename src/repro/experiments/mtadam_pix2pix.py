@@ -27,7 +27,7 @@ from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
 from repro.data.images import decode_image, resize
 from repro.data.paired import TASKS, paired_set
-from repro.mtadam import MTAdam
+from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
@@ -126,18 +126,6 @@ def datasets(cfg: Pix2PixConfig) -> dict[str, tuple[torch.Tensor, torch.Tensor]]
 
 
 # ---- one training run -----------------------------------------------------------------------------
-def _generator_optimizer(name: str, generator: torch.nn.Module, lr: float):
-    if name == "SGD-Momentum":
-        return torch.optim.SGD(generator.parameters(), lr=lr, momentum=0.9)
-    if name == "RMSProp":
-        return torch.optim.RMSprop(generator.parameters(), lr=lr)
-    if name == "Adam":
-        return torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
-    if name == "MTAdam":
-        return MTAdam(generator, lr=lr, betas=(0.5, 0.999, 0.9))
-    raise ValueError(f"unknown optimizer {name!r}")
-
-
 def _gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))
 
@@ -170,7 +158,7 @@ def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed
     torch.manual_seed(cfg.seed * 1009 + seed_offset)
     generator = create_model("pix2pix_unet", ngf=cfg.ngf, depth=cfg.depth).to(dev)
     discriminator = create_model("patchgan", ndf=cfg.ndf).to(dev)
-    opt_g = _generator_optimizer(optimizer, generator, cfg.lr)
+    opt_g = make_optimizer(optimizer, generator, lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     x_train, y_train = (t.to(dev) for t in data["train"])
     x_test, y_test = (t.to(dev) for t in data["test"])
@@ -188,12 +176,7 @@ def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed
             d_loss.backward()
             opt_d.step()
             terms = [lambda_l1 * (fake - y).abs().mean(), cfg.lambda_gan * _gan_loss(discriminator(torch.cat([x, fake], 1)), True)]
-            if isinstance(opt_g, MTAdam):
-                opt_g.step(terms)
-            else:
-                opt_g.zero_grad(set_to_none=True)
-                (terms[0] + terms[1]).backward()
-                opt_g.step()
+            opt_g.step(terms)  # MTAdam: L1 (anchor) and GAN terms separately; others: their sum
         if curve:
             with_fid = epoch % cfg.fid_every == 0 or epoch == cfg.epochs
             curves.append({"epoch": epoch, **evaluate(_predict(generator, x_test), y_test, test_features if with_fid else None)})
