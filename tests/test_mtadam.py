@@ -231,3 +231,25 @@ def test_bad_arguments_fail_clearly():
 def test_layer_groups_follow_modules():
     groups = layer_param_groups(_model())
     assert [g["layer"] for g in groups] == ["0", "2"] and all(len(g["params"]) == 2 for g in groups)
+
+
+def test_baselines_share_the_step_interface():
+    from repro.mtadam.baselines import BASELINES, SummedTerms, make_optimizer
+
+    for name in BASELINES:
+        model = _model()
+        opt = make_optimizer(name, model, lr=1e-2)
+        before = [p.detach().clone() for p in model.parameters()]
+        opt.step(_losses(model, 0))
+        assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters())), name
+    # SummedTerms == a plain optimiser on the summed loss
+    a, b = _model(), _model()
+    plain, wrapped = torch.optim.Adam(a.parameters(), lr=1e-2), SummedTerms(torch.optim.Adam(b.parameters(), lr=1e-2))
+    plain.zero_grad()
+    sum(_losses(a, 1)).backward()
+    plain.step()
+    wrapped.step(_losses(b, 1))
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb)
+    with pytest.raises(ValueError, match="valid: SGD-Momentum"):
+        make_optimizer("Adagrad", _model(), lr=1e-2)
