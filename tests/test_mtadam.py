@@ -1,6 +1,5 @@
 """MTAdam against Adam, against a plain re-computation of Algorithm 1, and on degenerate terms."""
 import copy
-import itertools
 
 import numpy as np
 import pytest

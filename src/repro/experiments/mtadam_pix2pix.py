@@ -25,7 +25,7 @@ from tqdm import tqdm
 from repro import metrics
 from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
-from repro.data.images import decode_image, resize
+from repro.data.images import decode_image, resize, to_tensor
 from repro.data.paired import TASKS, paired_set
 from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
@@ -106,8 +106,7 @@ def _folder_pairs(cfg: Pix2PixConfig, split: str, limit: int) -> tuple[torch.Ten
         half = image.shape[1] // 2
         a_list.append(resize(image[:, :half], cfg.image_size))
         b_list.append(resize(image[:, half:], cfg.image_size))
-    to_t = lambda arrays: torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
-    a, b = to_t(a_list), to_t(b_list)
+    a, b = to_tensor(a_list), to_tensor(b_list)
     return (b, a) if direction == "BtoA" else (a, b)
 
 

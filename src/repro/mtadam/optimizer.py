@@ -153,14 +153,18 @@ class MTAdam(Optimizer):
     def _params(self) -> list[torch.Tensor]:
         return [p for group in self.param_groups for p in group["params"] if p.requires_grad]
 
+    def _group_ranges(self) -> list[tuple[dict, range]]:
+        """Each param group with the indices of its trainable tensors in ``self._params()``."""
+        out, start = [], 0
+        for group in self.param_groups:
+            count = sum(1 for p in group["params"] if p.requires_grad)
+            out.append((group, range(start, start + count)))
+            start += count
+        return out
+
     def _units(self) -> list[list[int]]:
         """Indices (into ``self._params()``) of each balancing unit: layer, tensor or model."""
-        layers, i = [], 0
-        for group in self.param_groups:
-            n = sum(1 for p in group["params"] if p.requires_grad)
-            if n:
-                layers.append(list(range(i, i + n)))
-            i += n
+        layers = [list(ids) for _, ids in self._group_ranges() if ids]
         if self.options["scope"] == "tensor":
             return [[j] for ids in layers for j in ids]
         if self.options["scope"] == "model":
@@ -226,10 +230,9 @@ class MTAdam(Optimizer):
         if count != n_terms:
             raise ValueError(f"got gradients for {count} terms, expected {n_terms}")
         with torch.no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.requires_grad:
-                        self._apply(p, group)
+            for group, ids in self._group_ranges():
+                for i in ids:
+                    self._apply(params[i], group)
 
     def _init_state(self, params: list[torch.Tensor], n_terms: int) -> None:
         for p in params:
@@ -246,13 +249,10 @@ class MTAdam(Optimizer):
         """Once on the anchor's gradient (default), or on every term's (official code)."""
         if n > 0 and not self.options["weight_decay_per_term"]:
             return
-        offset = 0
-        for group in self.param_groups:
-            count = sum(1 for p in group["params"] if p.requires_grad)
-            if group["weight_decay"]:
-                sl = slice(offset, offset + count)
+        for group, ids in self._group_ranges():
+            if group["weight_decay"] and ids:
+                sl = slice(ids.start, ids.stop)
                 torch._foreach_add_(grads[sl], params[sl], alpha=group["weight_decay"])
-            offset += count
 
     def _balance(self, params, grads, units, anchors, n: int, rank: float) -> list[float]:
         """Lines 6-8 for term n: update its magnitude EMA per unit, return one scale per tensor."""
@@ -284,14 +284,10 @@ class MTAdam(Optimizer):
 
     def _moments(self, params, grads, scales: list[float], n: int) -> None:
         """Lines 9-10 for term n: m_n <- b1 m_n + (1-b1) s g_n; v_n <- b2 v_n + (1-b2) (s g_n)^2."""
-        offset = 0
-        for group in self.param_groups:
-            beta1, beta2, _ = group["betas"]
-            count = sum(1 for p in group["params"] if p.requires_grad)
-            ids = range(offset, offset + count)
-            offset += count
-            if not count:
+        for group, ids in self._group_ranges():
+            if not ids:
                 continue
+            beta1, beta2, _ = group["betas"]
             g = [grads[i] for i in ids]
             torch._foreach_mul_(g, [scales[i] for i in ids])  # fresh autograd outputs: safe in place
             m = [self.state[params[i]]["exp_avg"][n] for i in ids]
