@@ -70,12 +70,13 @@ def photos(split: str = "train", size: int = 64) -> torch.Tensor:
     return to_tensor([resize(center_square(load_photo(i)), size) for i in photo_ids(split)])
 
 
-def random_crops(n: int, size: int, split: str = "train", seed: int = 0, min_side: "int | None" = None) -> torch.Tensor:
+def random_crops(n: int, size: int, split: str = "train", seed: int = 0, min_side: "int | None" = None,
+                 max_side: "int | None" = None) -> torch.Tensor:
     """``n`` random square crops of the split's photos, resized to ``size``.
 
-    Each crop picks a photo uniformly, a side length uniformly in ``[min_side, short side]``
-    (default ``min_side = size``, or the short side if smaller) and a uniform position.
-    Deterministic in ``seed``.
+    Each crop picks a photo uniformly, a side length uniformly in ``[min_side, max_side]``
+    (default ``min_side = size``, ``max_side`` = the short side; both capped at the short side)
+    and a uniform position. Deterministic in ``seed``.
     """
     _check_size(size)
     if n < 1:
@@ -87,8 +88,9 @@ def random_crops(n: int, size: int, split: str = "train", seed: int = 0, min_sid
         img = load_photo(ids[rng.integers(len(ids))])
         h, w = img.shape[:2]
         short = min(h, w)
-        lo = min(min_side or size, short)
-        side = int(rng.integers(lo, short + 1))
+        hi = min(max_side or short, short)
+        lo = min(min_side or size, hi)
+        side = int(rng.integers(lo, hi + 1))
         top, left = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
         crops.append(resize(img[top : top + side, left : left + side], size))
     return to_tensor(crops)

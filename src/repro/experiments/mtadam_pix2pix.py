@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
 from repro.data.images import decode_image, resize, to_tensor
 from repro.data.paired import TASKS, paired_set
+from repro.experiments.hyperband import search as hyperband_search
 from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
@@ -129,7 +129,7 @@ def _gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))
 
 
-def _predict(generator, x: torch.Tensor, batch: int = 16) -> torch.Tensor:
+def predict(generator, x: torch.Tensor, batch: int = 16) -> torch.Tensor:
     generator.eval()
     with torch.no_grad():
         out = torch.cat([generator(x[i : i + batch] * 2 - 1) for i in range(0, len(x), batch)])
@@ -148,16 +148,17 @@ def evaluate(fake: torch.Tensor, target: torch.Tensor, target_features: "np.ndar
 
 
 def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed_offset: int = 0,
-          report=None, curve: bool = True) -> dict:
+          report=None, curve: bool = True, options: "dict | None" = None) -> dict:
     """Train one generator; per-epoch test metrics (FID every ``fid_every`` epochs) and final metrics.
 
-    ``report(epoch, generator)`` is called after each epoch (Hyperband's pruning hook).
+    ``report(epoch, generator)`` is called after each epoch (Hyperband's pruning hook);
+    ``options`` go to MTAdam (a Table 5 variant).
     """
     dev = device()
     torch.manual_seed(cfg.seed * 1009 + seed_offset)
     generator = create_model("pix2pix_unet", ngf=cfg.ngf, depth=cfg.depth).to(dev)
     discriminator = create_model("patchgan", ndf=cfg.ndf).to(dev)
-    opt_g = make_optimizer(optimizer, generator, lr=cfg.lr, betas=(0.5, 0.999))
+    opt_g = make_optimizer(optimizer, generator, lr=cfg.lr, betas=(0.5, 0.999), **(options or {}))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     x_train, y_train = (t.to(dev) for t in data["train"])
     x_test, y_test = (t.to(dev) for t in data["test"])
@@ -178,10 +179,10 @@ def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed
             opt_g.step(terms)  # MTAdam: L1 (anchor) and GAN terms separately; others: their sum
         if curve:
             with_fid = epoch % cfg.fid_every == 0 or epoch == cfg.epochs
-            curves.append({"epoch": epoch, **evaluate(_predict(generator, x_test), y_test, test_features if with_fid else None)})
+            curves.append({"epoch": epoch, **evaluate(predict(generator, x_test), y_test, test_features if with_fid else None)})
         if report is not None:
             report(epoch, generator)
-    fake = _predict(generator, x_test)
+    fake = predict(generator, x_test)
     final = evaluate(fake, y_test, test_features)
     return {"final": final, "curves": curves, "samples": to_uint8_images(fake[: cfg.n_samples]), "generator": generator}
 
@@ -193,42 +194,22 @@ def to_uint8_images(images: torch.Tensor) -> list:
 
 # ---- Hyperband over lambda_L1 ------------------------------------------------------------------
 def hyperband(cfg: Pix2PixConfig, data: dict) -> dict:
-    """Optuna's Hyperband (random sampling of log lambda_L1) minimising validation FID with Adam."""
-    with warnings.catch_warnings():  # optuna imports tqdm.auto, which warns in a kernel without ipywidgets
-        warnings.simplefilter("ignore")
-        import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    """Hyperband (random sampling of log lambda_L1) minimising validation FID with Adam."""
     x_val = data["val"][0].to(device())
     val_features = metrics.inception_features(data["val"][1].to(device()))
-    sampler = optuna.samplers.RandomSampler(seed=cfg.seed)
-    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.epochs, reduction_factor=3)
-    # A fixed study name: HyperbandPruner assigns trials to brackets by hashing it.
-    study = optuna.create_study(study_name=f"pix2pix-{cfg.task}-seed{cfg.seed}", direction="minimize",
-                                sampler=sampler, pruner=pruner)
-    finished: dict[int, dict] = {}
 
-    def objective(trial) -> float:
-        lam = trial.suggest_float("lambda_l1", cfg.hyperband_low, cfg.hyperband_high, log=True)
-        last = {}
+    def train_trial(params: dict, number: int, report) -> dict:
+        def after_epoch(epoch: int, generator) -> None:
+            fake = predict(generator, x_val)
+            ok = torch.isfinite(fake).all()
+            report(epoch, metrics.frechet_distance(metrics.inception_features(fake), val_features) if ok else float("inf"))
 
-        def report(epoch: int, generator) -> None:
-            fake = _predict(generator, x_val)
-            last["fid"] = metrics.frechet_distance(metrics.inception_features(fake), val_features) if torch.isfinite(fake).all() else float("inf")
-            trial.report(last["fid"], epoch)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
+        out = train(cfg, "Adam", params["lambda_l1"], data, seed_offset=1 + number, report=after_epoch, curve=False)
+        return {**out["final"], "samples": out["samples"]}
 
-        run = train(cfg, "Adam", lam, data, seed_offset=1 + trial.number, report=report, curve=False)
-        finished[trial.number] = {"lambda_l1": lam, "val_FID": last["fid"], **run["final"], "samples": run["samples"]}
-        return last["fid"]
-
-    study.optimize(objective, n_trials=cfg.hyperband_trials)
-    best = study.best_trial
-    trials = [{"trial": t.number, "lambda_l1": t.params["lambda_l1"], "state": t.state.name,
-               "epochs": len(t.intermediate_values), "val_FID": t.value if t.value is not None else float("nan")}
-              for t in study.trials]
-    return {"best_lambda_l1": best.params["lambda_l1"], "best": finished[best.number], "trials": trials}
+    suggest = lambda trial: {"lambda_l1": trial.suggest_float("lambda_l1", cfg.hyperband_low, cfg.hyperband_high, log=True)}  # noqa: E731
+    result = hyperband_search(f"pix2pix-{cfg.task}-seed{cfg.seed}", suggest, train_trial, cfg.hyperband_trials, cfg.epochs, cfg.seed)
+    return {"best_lambda_l1": result["best_params"]["lambda_l1"], **result}
 
 
 @experiment("mtadam/table2_pix2pix", resumable=True)

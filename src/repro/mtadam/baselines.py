@@ -32,12 +32,16 @@ class SummedTerms:
         return total.detach()
 
 
-def make_optimizer(name: str, module: nn.Module, lr: float, betas: tuple[float, float] = (0.9, 0.999), momentum: float = 0.9):
+def make_optimizer(name: str, module: nn.Module, lr: float, betas: tuple[float, float] = (0.9, 0.999), momentum: float = 0.9,
+                   **mtadam_options):
     """One of :data:`BASELINES` for ``module``, with ``step(losses)``.
 
-    SGD gets ``momentum``; Adam ``betas``; MTAdam ``betas`` plus its default beta3 = 0.9;
+    SGD gets ``momentum``; Adam ``betas``; MTAdam ``betas`` plus its default beta3 = 0.9 and
+    ``mtadam_options`` (e.g. a Table 5 variant from :data:`repro.mtadam.ABLATIONS`);
     RMSProp PyTorch's defaults besides ``lr``.
     """
+    if mtadam_options and name != "MTAdam":
+        raise ValueError(f"options {sorted(mtadam_options)} apply to MTAdam only, not {name!r}")
     if name == "SGD-Momentum":
         return SummedTerms(torch.optim.SGD(module.parameters(), lr=lr, momentum=momentum))
     if name == "RMSProp":
@@ -45,5 +49,5 @@ def make_optimizer(name: str, module: nn.Module, lr: float, betas: tuple[float, 
     if name == "Adam":
         return SummedTerms(torch.optim.Adam(module.parameters(), lr=lr, betas=betas))
     if name == "MTAdam":
-        return MTAdam(module, lr=lr, betas=(*betas, 0.9))
+        return MTAdam(module, lr=lr, betas=(*betas, 0.9), **mtadam_options)
     raise ValueError(f"unknown optimizer {name!r}; valid: {', '.join(BASELINES)}")
