@@ -90,7 +90,7 @@ def training_curves(curves: dict, metrics: Sequence[str], title: str = ""):
     return fig
 
 
-def sample_table(columns: dict, size: float = 1.3):
+def sample_table(columns: dict, size: float = 1.3, title: str = ""):
     """A grid with one column per entry of ``columns`` (name -> list of (H, W, 3) uint8 images)."""
     names = list(columns)
     rows = len(columns[names[0]])
@@ -100,5 +100,7 @@ def sample_table(columns: dict, size: float = 1.3):
             axes[i, j].imshow(np.asarray(image, dtype=np.uint8))
             axes[i, j].axis("off")
         axes[0, j].set_title(name, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     return fig
