@@ -36,22 +36,13 @@ from repro.data.folders import dataset_path, list_images
 from repro.data.images import center_square, decode_image, resize, to_tensor
 from repro.data.unpaired import UNPAIRED_TASKS, paired_set, unpaired_set
 from repro.experiments.hyperband import search as hyperband_search
-from repro.experiments.mtadam_pix2pix import evaluate, predict, to_uint8_images
+from repro.experiments.mtadam_pix2pix import METHODS, ORDER, evaluate, predict, to_uint8_images
 from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
 from repro.zoo import create_model
 
-#: Table 3's rows: (name, generator optimiser, lambda_cycle setting).
-METHODS: tuple[tuple[str, str, str], ...] = (
-    ("Unbalanced-SGD-Momentum", "SGD-Momentum", "unbalanced"),
-    ("Unbalanced-RMSProp", "RMSProp", "unbalanced"),
-    ("Unbalanced-Adam", "Adam", "unbalanced"),
-    ("Unbalanced-MTAdam", "MTAdam", "unbalanced"),
-    ("Balanced-Adam", "Adam", "balanced"),
-)
-ORDER = [m[0] for m in METHODS[:4]] + ["Hyperband-FID", "Balanced-Adam"]
 METRICS = ("L1", "L2", "NMSE", "FID")
 TERMS = ("GAN A", "GAN B", "cycle A", "cycle B", "identity A", "identity B")
 #: The real datasets at scale="paper": horse2zebra (trainA/trainB/testA/testB), maps (A|B side by side).

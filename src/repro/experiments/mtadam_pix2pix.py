@@ -33,7 +33,7 @@ from repro.runtime import device
 from repro.store import experiment
 from repro.zoo import create_model
 
-#: Table 2's rows: (name, generator optimiser, lambda_L1 setting).
+#: The rows of Tables 2-4 (pix2pix, CycleGAN, SRGAN): (name, generator optimiser, loss-weight setting).
 METHODS: tuple[tuple[str, str, str], ...] = (
     ("Unbalanced-SGD-Momentum", "SGD-Momentum", "unbalanced"),
     ("Unbalanced-RMSProp", "RMSProp", "unbalanced"),

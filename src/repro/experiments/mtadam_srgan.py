@@ -34,21 +34,13 @@ from repro.data.folders import dataset_path, list_images
 from repro.data.images import decode_image, to_tensor
 from repro.data.photos import load_photo, photo_ids, random_crops
 from repro.experiments.hyperband import search as hyperband_search
-from repro.experiments.mtadam_pix2pix import to_uint8_images
+from repro.experiments.mtadam_pix2pix import METHODS, ORDER, to_uint8_images
 from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
 from repro.zoo import create_model
 
-METHODS: tuple[tuple[str, str, str], ...] = (
-    ("Unbalanced-SGD-Momentum", "SGD-Momentum", "unbalanced"),
-    ("Unbalanced-RMSProp", "RMSProp", "unbalanced"),
-    ("Unbalanced-Adam", "Adam", "unbalanced"),
-    ("Unbalanced-MTAdam", "MTAdam", "unbalanced"),
-    ("Balanced-Adam", "Adam", "balanced"),
-)
-ORDER = [m[0] for m in METHODS[:4]] + ["Hyperband-FID", "Balanced-Adam"]
 #: Loss weights (MSE, VGG, GAN) per setting; Hyperband searches the last two.
 WEIGHTS = {"unbalanced": (1.0, 1.0, 1.0), "balanced": (1.0, 0.006, 0.001)}
 #: The Set14 images in the photo bank; the other test photos stand in for BSD100.
