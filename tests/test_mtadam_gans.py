@@ -1,6 +1,7 @@
 """CycleGAN, SRGAN and the Table 5 ablation: data with hidden ground truth, networks, determinism, verdict logic."""
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 from repro.data import unpaired
 from repro.experiments import mtadam_ablation as ablation
 from repro.experiments import mtadam_cyclegan as cg
+from repro.experiments import mtadam_pix2pix as p2p
 from repro.experiments import mtadam_srgan as sr
 from repro.mtadam import ABLATIONS, MTAdam
 from repro.mtadam.baselines import make_optimizer
@@ -138,17 +140,13 @@ def test_cyclegan_learnt_verdict_compares_with_the_identity_mapping():
 
 def test_a_diverged_srgan_run_scores_nan_instead_of_failing():
     cfg = sr.config("smoke")
-    tests = sr.datasets(cfg)["test"]
+    data = sr.datasets(cfg)
 
     class Diverged(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.p = torch.nn.Parameter(torch.zeros(()))
-
         def forward(self, x):
             return F.interpolate(x, scale_factor=cfg.factor) * float("nan")
 
-    row, _ = sr._Evaluator(tests, cfg)(Diverged())
+    row, _ = sr._Evaluator(data, cfg)(Diverged())
     assert len(row) == 6 and all(v != v for v in row.values())
 
 
@@ -158,3 +156,20 @@ def test_srgan_bicubic_verdict_can_fail():
     better = {"methods": methods, "bicubic": {k: (2.0 if k.endswith("FID") else 0.5) for k in keys}}
     worse = {"methods": methods, "bicubic": {k: (0.5 if k.endswith("FID") else 2.0) for k in keys}}
     assert sr.verdicts(better)[0].holds and not sr.verdicts(worse)[0].holds
+
+
+def test_reference_features_are_computed_once_per_data():
+    data = {}
+    images = torch.rand(3, 3, 16, 16)
+    first = p2p.reference_features(data, "test", images)
+    assert p2p.reference_features(data, "test", images) is first  # the cached array, not a recomputation
+    assert first.shape == (3, 2048)
+
+
+def test_native_crops_keep_the_resolution():
+    rng = np.random.default_rng(0)
+    image = np.random.default_rng(1).integers(0, 256, (40, 50, 3), dtype=np.uint8)  # as decode_image gives
+    crop = sr._native_crop(image, 16, rng)
+    assert crop.shape == (16, 16, 3)
+    assert any(np.array_equal(crop, image[t : t + 16, l : l + 16]) for t in range(25) for l in range(35))  # noqa: E741
+    assert sr._native_crop(image[:8, :8], 16, rng).shape == (16, 16, 3)  # smaller images are resized up

@@ -24,28 +24,28 @@ FULL = "full method"
 VARIANTS = [v for v in ABLATIONS if v != FULL]
 
 
+def _variants(module, cfg, lam: float, checkpoint, desc: str) -> dict:
+    """Final test metrics of each variant (``module.train`` with MTAdam options), then the full method
+    read back from the module's own table (``module.run``)."""
+    data = module.datasets(cfg)
+    state = checkpoint.load() if checkpoint.exists() else {}
+    for name in tqdm(VARIANTS, desc=desc):
+        if name not in state:
+            state[name] = module.train(cfg, "MTAdam", lam, data, options=ABLATIONS[name], curve=False)["final"]
+            checkpoint.save(state)
+    return {**state, FULL: module.run(cfg)["methods"]["Unbalanced-MTAdam"]["final"]}
+
+
 @experiment("mtadam/table5_pix2pix", resumable=True)
 def run_pix2pix(cfg: pix2pix.Pix2PixConfig, checkpoint) -> dict:
     """Final test metrics of each variant on unbalanced pix2pix."""
-    data = pix2pix.datasets(cfg)
-    state = checkpoint.load() if checkpoint.exists() else {}
-    for name in tqdm(VARIANTS, desc=f"Table 5 (pix2pix, {cfg.task})"):
-        if name not in state:
-            state[name] = pix2pix.train(cfg, "MTAdam", cfg.lambda_l1_unbalanced, data, options=ABLATIONS[name], curve=False)["final"]
-            checkpoint.save(state)
-    return {**state, FULL: pix2pix.run(cfg)["methods"]["Unbalanced-MTAdam"]["final"]}
+    return _variants(pix2pix, cfg, cfg.lambda_l1_unbalanced, checkpoint, f"Table 5 (pix2pix, {cfg.task})")
 
 
 @experiment("mtadam/table5_cyclegan", resumable=True)
 def run_cyclegan(cfg: cyclegan.CycleGANConfig, checkpoint) -> dict:
     """Final test metrics of each variant on unbalanced CycleGAN."""
-    data = cyclegan.datasets(cfg)
-    state = checkpoint.load() if checkpoint.exists() else {}
-    for name in tqdm(VARIANTS, desc=f"Table 5 (CycleGAN, {cfg.task})"):
-        if name not in state:
-            state[name] = cyclegan.train(cfg, "MTAdam", cfg.lambda_cycle_unbalanced, data, options=ABLATIONS[name], curve=False)["final"]
-            checkpoint.save(state)
-    return {**state, FULL: cyclegan.run(cfg)["methods"]["Unbalanced-MTAdam"]["final"]}
+    return _variants(cyclegan, cfg, cfg.lambda_cycle_unbalanced, checkpoint, f"Table 5 (CycleGAN, {cfg.task})")
 
 
 def summary(p2p: dict, cg: dict) -> pd.DataFrame:

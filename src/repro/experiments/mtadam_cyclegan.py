@@ -28,7 +28,6 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from repro import metrics
 from repro.config import ExperimentConfig, Scale
@@ -36,7 +35,7 @@ from repro.data.folders import dataset_path, list_images
 from repro.data.images import center_square, decode_image, resize, to_tensor
 from repro.data.unpaired import UNPAIRED_TASKS, paired_set, unpaired_set
 from repro.experiments.hyperband import search as hyperband_search
-from repro.experiments.mtadam_pix2pix import METHODS, ORDER, evaluate, predict, to_uint8_images
+from repro.experiments.mtadam_pix2pix import ORDER, evaluate, predict, reference_features, to_uint8_images, train_methods
 from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
@@ -152,13 +151,14 @@ def _lsgan(pred: torch.Tensor, real: bool) -> torch.Tensor:
 
 
 class _Evaluator:
-    """Per-direction metrics on the test set; the Inception features of the references computed once."""
+    """Per-direction metrics on ``data["test"]``; the references' Inception features computed once per data."""
 
-    def __init__(self, test: dict, dev) -> None:
+    def __init__(self, data: dict, dev) -> None:
+        test = data["test"]
         self.a, self.b = test["a"].to(dev), test["b"].to(dev)
         self.targets = {"A": test["b_true"].to(dev), "B": test["a_true"].to(dev)}
-        self.features = {"A": metrics.inception_features(test.get("fid_b", test["b_true"]).to(dev)),
-                         "B": metrics.inception_features(test.get("fid_a", test["a_true"]).to(dev))}
+        self.features = {"A": reference_features(data, "test_A", test.get("fid_b", test["b_true"]).to(dev)),
+                         "B": reference_features(data, "test_B", test.get("fid_a", test["a_true"]).to(dev))}
 
     def __call__(self, gens: nn.ModuleDict, with_fid: bool = True) -> tuple[dict, dict]:
         fakes = {"A": predict(gens["AB"], self.a), "B": predict(gens["BA"], self.b)}
@@ -183,7 +183,7 @@ def train(cfg: CycleGANConfig, optimizer: str, lambda_cycle: float, data: dict, 
     opt_g = make_optimizer(optimizer, gens, lr=cfg.lr, betas=(0.5, 0.999), **(options or {}))
     opt_d = torch.optim.Adam(discs.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     a_train, b_train = (t.to(dev) * 2 - 1 for t in data["train"])
-    evaluator = _Evaluator(data["test"], dev)
+    evaluator = _Evaluator(data, dev)
     order = torch.Generator().manual_seed(cfg.seed)
     weights = (cfg.lambda_gan, cfg.lambda_gan, lambda_cycle, lambda_cycle, lambda_cycle * cfg.lambda_idt, lambda_cycle * cfg.lambda_idt)
     n = min(len(a_train), len(b_train))
@@ -246,12 +246,7 @@ def run(cfg: CycleGANConfig, checkpoint) -> dict:
     data = datasets(cfg)
     state = checkpoint.load() if checkpoint.exists() else {"methods": {}}
     lambdas = {"unbalanced": cfg.lambda_cycle_unbalanced, "balanced": cfg.lambda_cycle_balanced}
-    for name, optimizer, setting in tqdm(METHODS, desc=f"Table 3 ({cfg.task})"):
-        if name in state["methods"]:
-            continue
-        out = train(cfg, optimizer, lambdas[setting], data)
-        state["methods"][name] = {"final": out["final"], "curves": out["curves"], "samples": out["samples"]}
-        checkpoint.save(state)
+    train_methods(state, checkpoint, f"Table 3 ({cfg.task})", lambda optimizer, setting: train(cfg, optimizer, lambdas[setting], data))
     if "hyperband" not in state:
         state["hyperband"] = hyperband(cfg, data)
         checkpoint.save(state)
@@ -261,7 +256,7 @@ def run(cfg: CycleGANConfig, checkpoint) -> dict:
     test = data["test"]
     n = cfg.n_samples
     identity = nn.ModuleDict({"AB": nn.Identity(), "BA": nn.Identity()})
-    return {"task": cfg.task, "methods": state["methods"], "identity": _Evaluator(test, device())(identity)[0], "hyperband": {k: v for k, v in hb.items() if k != "best"},
+    return {"task": cfg.task, "methods": state["methods"], "identity": _Evaluator(data, device())(identity)[0], "hyperband": {k: v for k, v in hb.items() if k != "best"},
             "inputs": {"A": to_uint8_images(test["a"][:n]), "B": to_uint8_images(test["b"][:n])},
             "targets": {"A": to_uint8_images(test["b_true"][:n]), "B": to_uint8_images(test["a_true"][:n])},
             "sizes": {"train": len(data["train"][0]), "val": len(data["val"][0]), "test": len(test["a"])}}

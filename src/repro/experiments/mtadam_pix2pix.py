@@ -147,6 +147,28 @@ def evaluate(fake: torch.Tensor, target: torch.Tensor, target_features: "np.ndar
     return row
 
 
+def reference_features(data: dict, name: str, images: torch.Tensor) -> np.ndarray:
+    """Inception features of a fixed reference set, computed once per ``data`` dict: every run of a
+    table (methods, Hyperband trials, ablation variants) scores its FID against the same images."""
+    cache = data.setdefault("reference_features", {})
+    if name not in cache:
+        cache[name] = metrics.inception_features(images)
+    return cache[name]
+
+
+def train_methods(state: dict, checkpoint, desc: str, train_one) -> None:
+    """Train the table's rows (:data:`METHODS`) not yet in ``state["methods"]``; checkpoint after each.
+
+    ``train_one(optimizer, setting)`` returns a run with ``final``, ``curves`` and ``samples``.
+    """
+    for name, optimizer, setting in tqdm(METHODS, desc=desc):
+        if name in state["methods"]:
+            continue
+        out = train_one(optimizer, setting)
+        state["methods"][name] = {"final": out["final"], "curves": out["curves"], "samples": out["samples"]}
+        checkpoint.save(state)
+
+
 def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed_offset: int = 0,
           report=None, curve: bool = True, options: "dict | None" = None) -> dict:
     """Train one generator; per-epoch test metrics (FID every ``fid_every`` epochs) and final metrics.
@@ -162,7 +184,7 @@ def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     x_train, y_train = (t.to(dev) for t in data["train"])
     x_test, y_test = (t.to(dev) for t in data["test"])
-    test_features = metrics.inception_features(y_test)
+    test_features = reference_features(data, "test", y_test)
     order = torch.Generator().manual_seed(cfg.seed)
     curves = []
     for epoch in range(1, cfg.epochs + 1):
@@ -218,12 +240,7 @@ def run(cfg: Pix2PixConfig, checkpoint) -> dict:
     data = datasets(cfg)
     state = checkpoint.load() if checkpoint.exists() else {"methods": {}}
     lambdas = {"unbalanced": cfg.lambda_l1_unbalanced, "balanced": cfg.lambda_l1_balanced}
-    for k, (name, optimizer, setting) in enumerate(tqdm(METHODS, desc=f"Table 2 ({cfg.task})")):
-        if name in state["methods"]:
-            continue
-        out = train(cfg, optimizer, lambdas[setting], data, seed_offset=0)
-        state["methods"][name] = {"final": out["final"], "curves": out["curves"], "samples": out["samples"]}
-        checkpoint.save(state)
+    train_methods(state, checkpoint, f"Table 2 ({cfg.task})", lambda optimizer, setting: train(cfg, optimizer, lambdas[setting], data))
     if "hyperband" not in state:
         state["hyperband"] = hyperband(cfg, data)
         checkpoint.save(state)
@@ -233,7 +250,7 @@ def run(cfg: Pix2PixConfig, checkpoint) -> dict:
     x_test, y_test = data["test"]
     return {"task": cfg.task, "methods": state["methods"], "hyperband": {k: v for k, v in hb.items() if k != "best"},
             "inputs": to_uint8_images(x_test[: cfg.n_samples]), "targets": to_uint8_images(y_test[: cfg.n_samples]),
-            "sizes": {k: len(v[0]) for k, v in data.items()}}
+            "sizes": {k: len(data[k][0]) for k in ("train", "val", "test")}}
 
 
 # ---- tables and verdicts ---------------------------------------------------------------------

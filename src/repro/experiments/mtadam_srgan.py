@@ -26,15 +26,14 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from repro import metrics
 from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
-from repro.data.images import decode_image, to_tensor
+from repro.data.images import center_square, decode_image, resize, to_tensor
 from repro.data.photos import load_photo, photo_ids, random_crops
 from repro.experiments.hyperband import search as hyperband_search
-from repro.experiments.mtadam_pix2pix import METHODS, ORDER, to_uint8_images
+from repro.experiments.mtadam_pix2pix import ORDER, reference_features, to_uint8_images, train_methods
 from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
@@ -120,10 +119,20 @@ def _test_image(array: np.ndarray, cfg: SRGANConfig) -> torch.Tensor:
     return F.interpolate(crop, size=(cfg.eval_size,) * 2, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
 
 
+def _native_crop(array: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``size`` x ``size`` crop at the image's own resolution (resized up if the image is smaller)."""
+    h, w = array.shape[:2]
+    if min(h, w) < size:
+        return resize(center_square(array), size)
+    top, left = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
+    return array[top : top + size, left : left + size]
+
+
 def datasets(cfg: SRGANConfig) -> dict:
     """Training / validation high-resolution crops and the two test sets (lists of images)."""
-    if cfg.scale is Scale.PAPER:
-        train = torch.cat([_test_image(decode_image(p, "Replace or remove that file."), cfg)
+    if cfg.scale is Scale.PAPER:  # one random native hr_size crop per image, as SRGAN's 96x96 crops
+        rng = np.random.default_rng(cfg.seed)
+        train = to_tensor([_native_crop(decode_image(p, "Replace or remove that file."), cfg.hr_size, rng)
                            for p in list_images(dataset_path(cfg.data_root, "imagenet_val"))[: cfg.n_train]])
         tests = {key: [_test_image(decode_image(p, "Replace or remove that file."), cfg) for p in list_images(dataset_path(cfg.data_root, key))]
                  for key in TEST_SETS}
@@ -152,18 +161,19 @@ def super_resolve(generator, hr_images: list, factor: int) -> list:
     """Each high-resolution test image's super-resolved reconstruction from its bicubic downscale."""
     generator.eval()
     with torch.no_grad():
-        out = [generator(downscale(hr.to(next(generator.parameters()).device), factor)).clamp(0, 1) for hr in hr_images]
+        out = [generator(downscale(hr.to(device()), factor)).clamp(0, 1) for hr in hr_images]
     generator.train()
     return out
 
 
 class _Evaluator:
-    """PSNR / SSIM (luma, border removed) per image, averaged, and FID over tiles, per test set."""
+    """PSNR / SSIM (luma, border removed) per image, averaged, and FID over tiles, per test set of
+    ``data["test"]``; the true tiles' Inception features computed once per data."""
 
-    def __init__(self, tests: dict, cfg: SRGANConfig) -> None:
-        self.cfg, self.tests = cfg, tests
-        self.features = {k: metrics.inception_features(torch.cat([_tiles(x, cfg.hr_size) for x in images]))
-                         for k, images in tests.items()}
+    def __init__(self, data: dict, cfg: SRGANConfig) -> None:
+        self.cfg, self.tests = cfg, data["test"]
+        self.features = {k: reference_features(data, f"test_{k}", torch.cat([_tiles(x, cfg.hr_size) for x in images]))
+                         for k, images in self.tests.items()}
 
     def __call__(self, generator, with_fid: bool = True) -> tuple[dict, dict]:
         row, outputs = {}, {}
@@ -173,9 +183,9 @@ class _Evaluator:
             if not all(torch.isfinite(s).all() for s in sr):  # a diverged run
                 row.update({f"{key}_{m}": float("nan") for m in ("PSNR", "SSIM", "FID")})
                 continue
-            psnr = [float(metrics.psnr(_luma(s, self.cfg.factor), _luma(h.to(s.device), self.cfg.factor))) for s, h in zip(sr, images)]
-            ssim = [float(metrics.ssim(_luma(s, self.cfg.factor), _luma(h.to(s.device), self.cfg.factor))) for s, h in zip(sr, images)]
-            row[f"{key}_PSNR"], row[f"{key}_SSIM"] = float(np.mean(psnr)), float(np.mean(ssim))
+            pairs = [(_luma(s, self.cfg.factor), _luma(h.to(s.device), self.cfg.factor)) for s, h in zip(sr, images)]
+            row[f"{key}_PSNR"] = float(np.mean([float(metrics.psnr(s, h)) for s, h in pairs]))
+            row[f"{key}_SSIM"] = float(np.mean([float(metrics.ssim(s, h)) for s, h in pairs]))
             fake = torch.cat([_tiles(s, self.cfg.hr_size) for s in sr])
             row[f"{key}_FID"] = metrics.frechet_distance(metrics.inception_features(fake), self.features[key]) if with_fid else float("nan")
         return row, outputs
@@ -183,15 +193,13 @@ class _Evaluator:
 
 def bicubic(cfg: SRGANConfig, data: dict) -> dict:
     """Bicubic upscaling of the same inputs: the floor any trained model should clear (not in the paper)."""
-    upscale = _Bicubic(cfg.factor)
-    return _Evaluator(data["test"], cfg)(upscale)[0]
+    return _Evaluator(data, cfg)(_Bicubic(cfg.factor))[0]
 
 
 class _Bicubic(torch.nn.Module):
     def __init__(self, factor: int) -> None:
         super().__init__()
         self.factor = factor
-        self.dummy = torch.nn.Parameter(torch.zeros(()))  # gives the module a device
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, scale_factor=self.factor, mode="bicubic", align_corners=False)
@@ -213,7 +221,7 @@ def train(cfg: SRGANConfig, optimizer: str, weights: tuple[float, float, float],
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
     hr_train = data["train"].to(dev)
     lr_train = downscale(hr_train, cfg.factor)
-    evaluator = _Evaluator(data["test"], cfg)
+    evaluator = _Evaluator(data, cfg)
     order = torch.Generator().manual_seed(cfg.seed)
     bce = lambda logits, real: F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))  # noqa: E731
     curves, final = [], None
@@ -273,12 +281,7 @@ def run(cfg: SRGANConfig, checkpoint) -> dict:
     """All Table 4 rows (plus bicubic upscaling as a floor); resumable method by method."""
     data = datasets(cfg)
     state = checkpoint.load() if checkpoint.exists() else {"methods": {}}
-    for name, optimizer, setting in tqdm(METHODS, desc="Table 4 (SRGAN)"):
-        if name in state["methods"]:
-            continue
-        out = train(cfg, optimizer, WEIGHTS[setting], data)
-        state["methods"][name] = {"final": out["final"], "curves": out["curves"], "samples": out["samples"]}
-        checkpoint.save(state)
+    train_methods(state, checkpoint, "Table 4 (SRGAN)", lambda optimizer, setting: train(cfg, optimizer, WEIGHTS[setting], data))
     if "hyperband" not in state:
         state["hyperband"] = hyperband(cfg, data)
         checkpoint.save(state)
