@@ -1,0 +1,115 @@
+r"""The cost of an AWA step, measured in one run against a plain TPL/TSL step.
+
+Three steps of the same generator on the same batch, timed back to back (median of
+``repeats``), with the parameters held fixed so that both AWA variants compute the same
+surrogate gradient:
+
+``plain``
+    forward, main loss + TPL/TSL with fixed weights, backward (a baseline training step);
+``awa_per_term``
+    plain + AWA's weight update with the inner products :math:`\langle v, \nabla L_j\rangle`
+    from one backward per auxiliary term (the official code's approach; the step's forward is
+    reused, so this is its cheapest form);
+``awa_fast``
+    the same with all six inner products from one forward-mode JVP along :math:`v`.
+
+It also times the inner products alone (JVP vs the six backwards) and checks that the two
+surrogate gradients agree (largest relative difference). Ratios, not seconds, are the result:
+both come from the same process on the same machine.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import pandas as pd
+import torch
+
+from repro.awa.awa import AWA, AWAConfig
+from repro.awa.losses import AuxiliaryTerms
+from repro.awa.objective import InpaintingObjective, guidance_metric
+from repro.data.masks import irregular_mask
+from repro.data.photos import random_crops
+from repro.runtime import device
+from repro.zoo import create_model
+
+
+def _median_seconds(fn, repeats: int) -> float:
+    fn()  # warm-up
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def step_costs(size: int = 64, batch: int = 8, width: int = 24, generator: str = "ctsdg_small",
+               params: str = "all", repeats: int = 5, seed: int = 0) -> dict:
+    """Time the three steps; returns ``{"table": DataFrame, "ratios": {...}, "max_rel_diff": float}``."""
+    dev = device()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        vgg = create_model("vgg16_features", pretrained=True).to(dev)
+        lpips_model = create_model("lpips_vgg", pretrained=True).to(dev)
+        gen = create_model(generator, width=width).to(dev)
+        disc = create_model("inpainting_patchgan", width=2 * width).to(dev)
+    images = random_crops(2 * batch, size, seed=seed).to(dev) * 2 - 1
+    masks = torch.stack([torch.from_numpy(irregular_mask(size, 1 + i % 5, seed=seed + i)).float()[None]
+                         for i in range(2 * batch)]).to(dev)
+    train, guide = (images[:batch], masks[:batch]), (images[batch:], masks[batch:])
+    objective = InpaintingObjective(gen, disc, AuxiliaryTerms(vgg), params=params)
+    methods = {inner: AWA(AWAConfig(params=params, inner=inner), guidance_metric("lpips", lpips_model), lr=2e-4).to(dev)
+               for inner in ("backward", "jvp")}
+    found = {}
+
+    def plain() -> None:
+        main, aux, _ = objective.losses(train)
+        gen.zero_grad(set_to_none=True)
+        (main + (methods["jvp"].weights() * aux).sum()).backward()
+
+    def awa_step(inner: str) -> None:
+        method = methods[inner]
+        main, aux, _ = objective.losses(train)
+        d = method.surrogate_inner_products(objective, train, guide, main, aux)
+        method.tunable.zero_grad(set_to_none=True)
+        (-(method.tunable() * d).sum()).backward()  # Eq. 8's gradient; the weights are not stepped
+        found[inner] = method.tunable.logits.grad.clone()
+        gen.zero_grad(set_to_none=True)
+        (main + (method.weights() * aux).sum()).backward()
+
+    theta = objective.current()
+    v = {n: torch.randn_like(t) for n, t in theta.items()}
+
+    def inner_only(inner: str) -> None:
+        main, aux, _ = objective.losses(train)
+        if inner == "jvp":
+            objective.inner_products(train, theta, v, "jvp")
+        else:
+            objective.inner_products(train, dict(zip(objective.names, objective.params)), v, "backward", graph=aux)
+
+    seconds = {
+        "plain TPL/TSL step": _median_seconds(plain, repeats),
+        "AWA step, one backward per term": _median_seconds(lambda: awa_step("backward"), repeats),
+        "AWA step, one JVP (fast)": _median_seconds(lambda: awa_step("jvp"), repeats),
+        "inner products: one backward per term (+ forward)": _median_seconds(lambda: inner_only("backward"), repeats),
+        "inner products: one JVP (+ forward)": _median_seconds(lambda: inner_only("jvp"), repeats),
+    }
+    a, b = found["backward"], found["jvp"]
+    rel = float(((a - b).abs() / a.abs().clamp_min(1e-12)).max())
+    plain_s = seconds["plain TPL/TSL step"]
+    table = pd.DataFrame([{"step": k, "seconds": s, "x plain step": s / plain_s} for k, s in seconds.items()])
+    ratios = {
+        "fast / per-term AWA step": seconds["AWA step, one JVP (fast)"] / seconds["AWA step, one backward per term"],
+        "fast AWA / plain step": seconds["AWA step, one JVP (fast)"] / plain_s,
+        "per-term AWA / plain step": seconds["AWA step, one backward per term"] / plain_s,
+        "JVP / per-term inner products": seconds["inner products: one JVP (+ forward)"]
+        / seconds["inner products: one backward per term (+ forward)"],
+    }
+    setting = {"size": size, "batch": batch, "generator": generator, "width": width, "params": params,
+               "device": str(dev), "threads": torch.get_num_threads(), "repeats": repeats}
+    return {"table": table, "ratios": ratios, "max_rel_diff": rel, "setting": setting}
