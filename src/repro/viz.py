@@ -104,3 +104,40 @@ def sample_table(columns: dict, size: float = 1.3, title: str = ""):
         fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def weight_grid(grid, metrics: Sequence[str]):
+    """AWA Fig. 1: one heat map per metric over (perceptual weight, style weight); the default boxed."""
+    ps, ss = sorted(grid.weight_p.unique()), sorted(grid.weight_s.unique())
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 2.8))
+    for ax, metric in zip(np.atleast_1d(axes), metrics):
+        values = np.array([[grid[(grid.weight_p == p) & (grid.weight_s == s)][metric].iloc[0] for s in ss] for p in ps])
+        im = ax.imshow(values, cmap="viridis", origin="lower")
+        for i in range(len(ps)):
+            for j in range(len(ss)):
+                ax.text(j, i, f"{values[i, j]:.3g}", ha="center", va="center", fontsize=7, color="w")
+        default = grid[grid["default"]].iloc[0]
+        ax.add_patch(plt.Rectangle((ss.index(default.weight_s) - 0.5, ps.index(default.weight_p) - 0.5), 1, 1,
+                                   fill=False, edgecolor="red", linewidth=2))
+        ax.set_xticks(range(len(ss)), [f"{s:g}" for s in ss])
+        ax.set_yticks(range(len(ps)), [f"{p:g}" for p in ps])
+        ax.set_xlabel("style weight")
+        ax.set_ylabel("perceptual weight")
+        ax.set_title(metric, fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def weight_curves(frame, finetune_start: int, title: str = ""):
+    """AWA Fig. 4: the TPL (left) and TSL (right) weights per step; dashed: fine-tuning starts."""
+    fig, axes = plt.subplots(1, 2, figsize=(8, 2.8))
+    for ax, kind, label in zip(axes, ("perc", "styl"), ("TPL weights", "TSL weights")):
+        for i, column in enumerate(c for c in frame.columns if c.startswith(kind)):
+            ax.plot(frame.index, frame[column], label=f"$\\omega^{i + 1}$ ({column.split('_')[1]})")
+        ax.axvline(finetune_start, color="k", linestyle="--", linewidth=1)
+        ax.set_xlabel("step")
+        ax.set_title(f"{title}: {label}".strip(": "), fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

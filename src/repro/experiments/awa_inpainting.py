@@ -1,0 +1,308 @@
+r"""AWA's experiments: one inpainting training run as a function of a frozen config.
+
+Every table and figure of the AWA part is assembled from runs of :func:`run` (stored and reused:
+two tables that need the same run — e.g. Table I's CTSDG baseline and Table II's experiment 1 —
+share one stored result) and of :func:`classical` (OpenCV's Telea and Navier-Stokes inpainting).
+
+One run: a generator (``ctsdg`` | ``edgeconnect`` | ``prvs``, :mod:`repro.zoo.inpainting`) and the
+PatchGAN are trained with Adam on the main loss (Eq. 1) plus TPL/TSL weighted by a reweighting
+``method`` (``fixed`` | ``awa`` | ``adaloss`` | ``gradnorm`` | ``gradsim``); the last
+``finetune_steps`` steps are a fine-tuning stage at a quarter of the learning rate (CTSDG's
+schedule: 2e-4 then 5e-5). The weights are logged every step (AWA's Fig. 4). The test set is
+scored per hole-ratio bin with PSNR, SSIM, MAE, LPIPS-VGG and FID on the composite.
+
+Data (scale ``smoke``/``cpu``; no faces, facades or Places2 offline): two photo-bank analogues,
+``scenes`` (random crops of 192 px up to a whole photo: whole scenes, for Places2 and Paris
+StreetView) and ``closeups`` (small crops of 1-2x the output size: object and texture detail, for
+CelebA); train crops from the 22 train photos, test crops from the 8 test photos. Masks: the
+book's irregular brush-stroke masks in the paper's bins. At ``paper`` scale: the real folders
+under ``data_root`` and 256x256.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from repro import metrics
+from repro.awa import AWA, AWAConfig, AdaLoss, Fixed, GradNorm, GradSim
+from repro.awa.losses import DEFAULT_WEIGHTS, TERM_NAMES, UPPER_BOUNDS, AuxiliaryTerms, composite
+from repro.awa.objective import InpaintingObjective, guidance_metric
+from repro.config import ExperimentConfig, Scale
+from repro.data.folders import ImageFolder, dataset_path
+from repro.data.masks import HOLE_RATIO_BINS, bin_label, irregular_mask
+from repro.data.photos import random_crops
+from repro.runtime import device
+from repro.store import experiment
+from repro.zoo import create_model
+from repro.zoo.inpainting import GENERATORS
+
+METHODS = ("fixed", "awa", "adaloss", "gradnorm", "gradsim")
+DATASETS = {  # ours -> (paper's dataset it stands for, folder under data_root at scale='paper')
+    "scenes": ("Places2 / Paris StreetView", "places2"),
+    "closeups": ("CelebA", "celeba"),
+}
+#: Bins scored (the paper's Tables III-V: (0.1, 0.2] ... (0.5, 0.6]).
+EVAL_BINS = (1, 2, 3, 4, 5)
+METRICS = ("PSNR", "SSIM", "MAE", "LPIPS", "FID")
+TEST_SEED = 7_000
+#: ``scenes`` crops have sides from this many pixels to a photo's whole short side (mostly 300-768).
+SCENE_MIN_SIDE = 192  # the test crops and masks do not depend on the run's seed
+
+
+@dataclasses.dataclass(frozen=True)
+class InpaintConfig(ExperimentConfig):
+    dataset: str = "scenes"
+    generator: str = "ctsdg"
+    method: str = "fixed"
+    k: int = 1
+    guidance: str = "lpips"
+    awa_params: str = "all"
+    aux_optimiser: str = "code"
+    aux_lr: float = 1e-3
+    tied: bool = False
+    weight_p: float = 0.1
+    weight_s: float = 250.0
+    image_size: int = 32
+    width: int = 16
+    batch_size: int = 6
+    steps: int = 80
+    finetune_steps: int = 20
+    lr: float = 1e-3
+    n_train: int = 384
+    n_test: int = 8
+    n_samples: int = 4
+
+    VERSION = 2  # 2: guidance batches from their own stream (identical training batches across methods)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; valid: {', '.join(DATASETS)}")
+        if self.generator not in GENERATORS:
+            raise ValueError(f"unknown generator {self.generator!r}; valid: {', '.join(GENERATORS)}")
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; valid: {', '.join(METHODS)}")
+        if self.image_size % 4 or self.image_size < 16:
+            raise ValueError(f"image_size must be a multiple of 4 and >= 16, got {self.image_size}")
+        for name in ("steps", "batch_size", "n_test", "width", "k"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.finetune_steps < self.steps:
+            raise ValueError(f"finetune_steps must be in [0, steps), got {self.finetune_steps}")
+        if self.n_test < 2:
+            raise ValueError("n_test must be >= 2 (FID needs two images)")
+        AWAConfig(k=self.k, guidance=self.guidance, params=self.awa_params, aux_optimiser=self.aux_optimiser)
+        if not (0 < self.weight_p < UPPER_BOUNDS[0] and 0 < self.weight_s < UPPER_BOUNDS[3]):
+            raise ValueError(f"weights must lie in (0, {UPPER_BOUNDS[0]}) and (0, {UPPER_BOUNDS[3]})")
+
+
+PRESETS = {
+    Scale.SMOKE: dict(aux_lr=2e-2, image_size=16, width=8, batch_size=4, steps=6, finetune_steps=2, n_train=32, n_test=2, n_samples=2),
+    Scale.CPU: dict(aux_lr=2e-2),
+    Scale.PAPER: dict(image_size=256, width=64, batch_size=6, steps=400_000, finetune_steps=50_000, lr=2e-4,
+                      n_train=0, n_test=200, n_samples=8),
+}
+
+
+def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> InpaintConfig:
+    return InpaintConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
+
+
+# ---- data ------------------------------------------------------------------------------------------
+def images(cfg: InpaintConfig, split: str) -> torch.Tensor:
+    """Train or test images in [-1, 1]: photo-bank crops, or the real folder at scale='paper'."""
+    n = cfg.n_train if split == "train" else cfg.n_test
+    if cfg.scale is Scale.PAPER:
+        folder = dataset_path(cfg.data_root, DATASETS[cfg.dataset][1], split)
+        return ImageFolder(folder, cfg.image_size, limit=n or None).load_all() * 2 - 1
+    seed = cfg.seed * 7919 if split == "train" else TEST_SEED
+    return _crops(cfg.dataset, n, cfg.image_size, "train" if split == "train" else "test", seed) * 2 - 1
+
+
+@functools.lru_cache(maxsize=8)
+def _crops(dataset: str, n: int, size: int, split: str, seed: int) -> torch.Tensor:
+    if dataset == "closeups":
+        return random_crops(n, size, split=split, seed=seed, min_side=size, max_side=2 * size)
+    return random_crops(n, size, split=split, seed=seed, min_side=SCENE_MIN_SIDE)
+
+
+@functools.lru_cache(maxsize=8)
+def _masks(size: int, bins: tuple, n: int, seed: int) -> torch.Tensor:
+    return torch.stack([torch.from_numpy(_mask(size, bins[i % len(bins)], seed + i)).float()[None] for i in range(n)])
+
+
+def _mask(size: int, bin_index: int, seed: int) -> np.ndarray:
+    """An irregular mask of the bin; at small sizes a draw can miss the bin: redraw with the next seeds."""
+    for attempt in range(20):
+        try:
+            return irregular_mask(size, bin_index, seed=seed + 1_000_003 * attempt)
+        except RuntimeError:
+            continue
+    raise RuntimeError(f"could not draw a {size}px mask in bin {bin_label(HOLE_RATIO_BINS[bin_index])} in 20 tries")
+
+
+def train_masks(cfg: InpaintConfig) -> torch.Tensor:
+    """A pool of training masks over the bins (0.01, 0.1] ... (0.5, 0.6]."""
+    return _masks(cfg.image_size, tuple(range(len(HOLE_RATIO_BINS))), max(64, 4 * cfg.batch_size), cfg.seed * 104_729)
+
+
+def test_masks(cfg: InpaintConfig) -> dict[str, torch.Tensor]:
+    """``n_test`` masks per scored bin (the same for every run of a scale)."""
+    return {bin_label(HOLE_RATIO_BINS[b]): _masks(cfg.image_size, (b,), cfg.n_test, TEST_SEED + 1000 * b) for b in EVAL_BINS}
+
+
+def sample_masks(cfg: InpaintConfig) -> torch.Tensor:
+    """The masks of the qualitative grids: the first ``n_samples`` test masks of bin (0.3, 0.4]."""
+    return test_masks(cfg)[bin_label(HOLE_RATIO_BINS[3])][: cfg.n_samples]
+
+
+# ---- one run --------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _frozen_networks():
+    with torch.random.fork_rng(devices=[]):
+        return create_model("vgg16_features", pretrained=True), create_model("lpips_vgg", pretrained=True)
+
+
+def make_method(cfg: InpaintConfig):
+    """The reweighting method of ``cfg``: every method has ``weights()`` and ``update(...)``."""
+    init = (cfg.weight_p,) * 3 + (cfg.weight_s,) * 3
+    if cfg.method == "awa":
+        awa_cfg = AWAConfig(k=cfg.k, guidance=cfg.guidance, params=cfg.awa_params, aux_optimiser=cfg.aux_optimiser, tied=cfg.tied)
+        lpips_model = _frozen_networks()[1].to(device()) if cfg.guidance == "lpips" else None
+        return AWA(awa_cfg, guidance_metric(cfg.guidance, lpips_model), lr=cfg.lr, init=init, aux_lr=cfg.aux_lr)
+    return {"fixed": Fixed, "adaloss": AdaLoss, "gradnorm": GradNorm, "gradsim": GradSim}[cfg.method](init=init)
+
+
+def predict(generator, images: torch.Tensor, masks: torch.Tensor, batch: int = 32) -> torch.Tensor:
+    """Composites in [-1, 1]."""
+    generator.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            y, m = images[i : i + batch], masks[i : i + batch]
+            out.append(composite(generator(y * (1 - m), m).image, y, m))
+    generator.train()
+    return torch.cat(out)
+
+
+@functools.lru_cache(maxsize=16)
+def _reference_features(key: tuple, images: torch.Tensor) -> np.ndarray:
+    return metrics.inception_features((images + 1) / 2)
+
+
+def score(fake: torch.Tensor, real: torch.Tensor, reference_key: tuple) -> dict:
+    """PSNR, SSIM, MAE, LPIPS (means over images) and FID of composites vs targets, all in [-1, 1]."""
+    if not torch.isfinite(fake).all():
+        return {m: float("nan") for m in METRICS}
+    f, r = (fake + 1) / 2, (real + 1) / 2
+    return {
+        "PSNR": float(metrics.psnr(f, r).mean()), "SSIM": float(metrics.ssim(f, r).mean()),
+        "MAE": float(metrics.mae(f, r).mean()), "LPIPS": float(metrics.lpips(f, r).mean()),
+        "FID": metrics.frechet_distance(metrics.inception_features(f), _reference_features(reference_key, real)),
+    }
+
+
+def evaluate(cfg: InpaintConfig, fill) -> dict[str, dict]:
+    """``fill(images, masks) -> composites`` scored on every bin of the test set."""
+    real = images(cfg, "test").to(device())
+    return {label: score(fill(real, m.to(device())), real, (cfg.scale.value, cfg.dataset, cfg.image_size, cfg.n_test))
+            for label, m in test_masks(cfg).items()}
+
+
+@experiment("awa/run")
+def run(cfg: InpaintConfig) -> dict:
+    """Train one generator with one reweighting method; test metrics per bin, weight history, samples."""
+    dev = device()
+    torch.manual_seed(cfg.seed)
+    vgg, _ = _frozen_networks()
+    generator = create_model(GENERATORS[cfg.generator], width=cfg.width).to(dev)
+    discriminator = create_model("inpainting_patchgan", width=2 * cfg.width).to(dev)
+    objective = InpaintingObjective(generator, discriminator, AuxiliaryTerms(vgg.to(dev)), params=cfg.awa_params)
+    method = make_method(cfg).to(dev)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
+    train, pool = images(cfg, "train").to(dev), train_masks(cfg).to(dev)
+    rng = torch.Generator().manual_seed(cfg.seed)
+    guide_rng = torch.Generator().manual_seed(cfg.seed + 1_000_003)  # every method sees the same training batches
+
+    def sample(rng: torch.Generator = rng) -> tuple[torch.Tensor, torch.Tensor]:
+        i = torch.randint(len(train), (cfg.batch_size,), generator=rng)
+        j = torch.randint(len(pool), (cfg.batch_size,), generator=rng)
+        flip = torch.rand(cfg.batch_size, generator=rng) < 0.5
+        m = pool[j]
+        return train[i], torch.where(flip.view(-1, 1, 1, 1).to(dev), m.flip(-1), m)
+
+    history, losses = [], []
+    start = time.perf_counter()
+    for step in tqdm(range(cfg.steps), desc=f"{cfg.generator}+{cfg.method}", leave=False):
+        if step == cfg.steps - cfg.finetune_steps:  # the fine-tuning stage
+            for opt in (opt_g, opt_d):
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr / 4
+            if isinstance(method, AWA):
+                method.lr = cfg.lr / 4
+        batch = sample()
+        guide = sample(guide_rng) if method.needs_guidance else None
+        main, aux, fake = objective.losses(batch)
+        method.update(objective, batch, guide, main, aux)
+        w = method.weights()
+        opt_g.zero_grad(set_to_none=True)
+        (main + (w * aux).sum()).backward()
+        opt_g.step()
+        d_loss = F.softplus(-discriminator(batch[0])).mean() + F.softplus(discriminator(fake.detach())).mean()
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        history.append([float(x) for x in w])
+        losses.append({"main": float(main.detach()), **dict(zip(TERM_NAMES, aux.detach().tolist()))})
+    seconds = time.perf_counter() - start
+    fill = lambda y, m: predict(generator, y, m)  # noqa: E731
+    scores = evaluate(cfg, fill)
+    real = images(cfg, "test")[: cfg.n_samples].to(dev)
+    m = sample_masks(cfg).to(dev)
+    return {"scores": scores, "weights": history, "losses": losses, "seconds_per_step": seconds / cfg.steps,
+            "samples": to_uint8(fill(real, m)), "skipped_updates": getattr(method, "skipped", 0),
+            "finetune_start": cfg.steps - cfg.finetune_steps}
+
+
+def to_uint8(images_: torch.Tensor) -> list:
+    """(N, 3, H, W) in [-1, 1] -> nested lists of (H, W, 3) uint8."""
+    return ((images_.nan_to_num(0.0).clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy().tolist()
+
+
+# ---- classical inpainting (OpenCV) ----------------------------------------------------------------
+CLASSICAL = {"Telea": "INPAINT_TELEA", "Navier-Stokes": "INPAINT_NS"}
+
+
+def opencv_fill(name: str, radius: int = 3):
+    """OpenCV's Telea (fast marching) or Navier-Stokes inpainting as ``fill(images, masks)``."""
+    import cv2
+
+    flag = getattr(cv2, CLASSICAL[name])
+
+    def fill(y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        out = []
+        for img, hole in zip(((y + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy(),
+                             (m[:, 0] > 0.5).byte().cpu().numpy()):
+            out.append(cv2.inpaint(np.ascontiguousarray(img), hole, radius, flag))
+        filled = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float().to(y.device) / 127.5 - 1
+        return composite(filled, y, m)
+
+    return fill
+
+
+@experiment("awa/classical")
+def classical(cfg: InpaintConfig) -> dict:
+    """Telea and Navier-Stokes on ``cfg``'s test set (no training; ``cfg.method`` etc. are unused)."""
+    out = {}
+    for name in CLASSICAL:
+        fill = opencv_fill(name)
+        real = images(cfg, "test")[: cfg.n_samples].to(device())
+        out[name] = {"scores": evaluate(cfg, fill), "samples": to_uint8(fill(real, sample_masks(cfg).to(device())))}
+    return out
