@@ -8,8 +8,11 @@ from repro.zoo import create_model, list_models
 def test_every_model_builds_and_runs_forward(name):
     model = create_model(name)
     x = torch.rand(2, *getattr(model, "input_shape", (3, 64, 64)))
+    inputs = model.example_inputs(2) if hasattr(model, "example_inputs") else (x, x) if name.startswith("lpips") else (x,)
     with torch.no_grad():
-        out = model(x, x) if name.startswith("lpips") else model(x)
+        out = model(*inputs)
+    if hasattr(out, "image"):  # inpainting generators: the image and the predicted structure maps
+        out = [out.image, *out.structures]
     outs = out if isinstance(out, (list, tuple)) else [out]
     assert all(torch.isfinite(o).all() and o.shape[0] == 2 for o in outs)
 

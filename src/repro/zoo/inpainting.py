@@ -88,6 +88,12 @@ class InpaintingGenerator(nn.Module):
     def last_layer(self) -> nn.Module:
         return self.head.last_layer
 
+    def example_inputs(self, batch: int = 2, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+        """A masked image and its mask (a centred square hole), for smoke tests of the zoo."""
+        mask = torch.zeros(batch, 1, size, size)
+        mask[..., size // 4 : size // 2, size // 4 : size // 2] = 1
+        return torch.rand(batch, 3, size, size) * 2 - 1, mask
+
     def _check(self, x: torch.Tensor, mask: torch.Tensor) -> None:
         if x.dim() != 4 or x.shape[1] != 3 or mask.shape != (x.shape[0], 1, *x.shape[2:]):
             raise ValueError(f"expected x (B, 3, H, W) and mask (B, 1, H, W), got {tuple(x.shape)} and {tuple(mask.shape)}")
