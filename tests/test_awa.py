@@ -234,6 +234,16 @@ def test_config_errors_name_the_valid_values():
         config("smoke", k=0)
 
 
+def test_paper_scale_uses_the_papers_datasets(tmp_path):
+    from repro.experiments.awa_inpainting import config, dataset_for
+
+    assert [dataset_for(d, "cpu") for d in ("places2", "paris_streetview", "celeba")] == ["scenes", "scenes", "closeups"]
+    assert dataset_for("celeba", "paper") == "celeba"
+    assert config("paper", data_root=str(tmp_path)).dataset == "places2"
+    with pytest.raises(ValueError, match="not available at scale='paper'; valid: places2"):
+        config("paper", data_root=str(tmp_path), dataset="scenes")
+
+
 @pytest.mark.weights
 def test_training_is_deterministic_and_telea_only_fills_the_hole(tmp_path):
     from repro.experiments.awa_inpainting import config, opencv_fill, run

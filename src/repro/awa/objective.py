@@ -47,10 +47,11 @@ class InpaintingObjective:
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, aux: AuxiliaryTerms,
-                 main_weights: MainWeights = MainWeights(), params: str = "all") -> None:
+                 main_weights: "MainWeights | None" = None, params: str = "all") -> None:
         if params not in PARAM_SETS:
             raise ValueError(f"params must be one of {PARAM_SETS}, got {params!r}")
-        self.generator, self.discriminator, self.aux, self.lam = generator, discriminator, aux, main_weights
+        self.generator, self.discriminator, self.aux = generator, discriminator, aux
+        self.lam = main_weights or MainWeights()
         if params == "last":
             prefix = next(n for n, m in generator.named_modules() if m is generator.last_layer())
             self.names = [f"{prefix}.{n}" for n, _ in generator.last_layer().named_parameters()]

@@ -31,9 +31,9 @@ from tqdm import tqdm
 
 from repro import metrics
 from repro.awa import AWA, AWAConfig, AdaLoss, Fixed, GradNorm, GradSim
-from repro.awa.losses import DEFAULT_WEIGHTS, TERM_NAMES, UPPER_BOUNDS, AuxiliaryTerms, composite
+from repro.awa.losses import TERM_NAMES, UPPER_BOUNDS, AuxiliaryTerms, composite
 from repro.awa.objective import InpaintingObjective, guidance_metric
-from repro.config import ExperimentConfig, Scale
+from repro.config import ExperimentConfig, Scale, parse_scale
 from repro.data.folders import ImageFolder, dataset_path
 from repro.data.masks import HOLE_RATIO_BINS, bin_label, irregular_mask
 from repro.data.photos import random_crops
@@ -43,10 +43,20 @@ from repro.zoo import create_model
 from repro.zoo.inpainting import GENERATORS
 
 METHODS = ("fixed", "awa", "adaloss", "gradnorm", "gradsim")
-DATASETS = {  # ours -> (paper's dataset it stands for, folder under data_root at scale='paper')
-    "scenes": ("Places2 / Paris StreetView", "places2"),
-    "closeups": ("CelebA", "celeba"),
+DATASETS = {  # name -> (what it is, folder under data_root at scale='paper')
+    "scenes": ("photo-bank crops of 192 px up to a whole photo (stands for Places2 / Paris StreetView)", None),
+    "closeups": ("photo-bank crops of 1-2x the output size (stands for CelebA)", None),
+    "places2": ("Places2", "places2"),
+    "paris_streetview": ("Paris StreetView", "paris_streetview"),
+    "celeba": ("CelebA", "celeba"),
 }
+#: The photo-bank dataset standing in for each of the paper's datasets below scale='paper'.
+ANALOGUES = {"places2": "scenes", "paris_streetview": "scenes", "celeba": "closeups"}
+
+
+def dataset_for(paper_dataset: str, scale: "str | Scale") -> str:
+    """The paper's dataset itself at scale='paper', its photo-bank analogue below."""
+    return paper_dataset if parse_scale(scale) is Scale.PAPER else ANALOGUES[paper_dataset]
 #: Bins scored (the paper's Tables III-V: (0.1, 0.2] ... (0.5, 0.6]).
 EVAL_BINS = (1, 2, 3, 4, 5)
 METRICS = ("PSNR", "SSIM", "MAE", "LPIPS", "FID")
@@ -57,7 +67,7 @@ SCENE_MIN_SIDE = 192  # the test crops and masks do not depend on the run's seed
 
 @dataclasses.dataclass(frozen=True)
 class InpaintConfig(ExperimentConfig):
-    dataset: str = "scenes"
+    dataset: str = "scenes"  # at scale='paper': places2 | paris_streetview | celeba
     generator: str = "ctsdg"
     method: str = "fixed"
     k: int = 1
@@ -84,6 +94,10 @@ class InpaintConfig(ExperimentConfig):
         super().validate()
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; valid: {', '.join(DATASETS)}")
+        real = DATASETS[self.dataset][1] is not None
+        if real != (self.scale is Scale.PAPER):
+            valid = [d for d, (_, folder) in DATASETS.items() if (folder is not None) == (self.scale is Scale.PAPER)]
+            raise ValueError(f"dataset {self.dataset!r} is not available at scale={self.scale.value!r}; valid: {', '.join(valid)}")
         if self.generator not in GENERATORS:
             raise ValueError(f"unknown generator {self.generator!r}; valid: {', '.join(GENERATORS)}")
         if self.method not in METHODS:
@@ -111,6 +125,8 @@ PRESETS = {
 
 
 def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> InpaintConfig:
+    """The config of ``scale``; the dataset defaults to Places2 (``scenes`` below scale='paper')."""
+    overrides.setdefault("dataset", dataset_for("places2", scale))
     return InpaintConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
 
 

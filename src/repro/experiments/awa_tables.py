@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from repro.awa.losses import TERM_NAMES
-from repro.experiments.awa_inpainting import METRICS, classical, config, run
+from repro.experiments.awa_inpainting import METRICS, classical, config, dataset_for, run
 from repro.report import Verdict, verdict
 
 HIGHER = {"PSNR": True, "SSIM": True, "MAE": False, "LPIPS": False, "FID": False}
@@ -38,13 +38,16 @@ ABLATION = {
     6: ("AWA on TPL/TSL (LPIPS, K=10)", dict(method="awa", k=10)),
 }
 REWEIGHTING = {"AL": "adaloss", "GN": "gradnorm", "GS": "gradsim", "Ours": "awa"}
-#: Tables IV (CelebA) and V (Paris StreetView) and the datasets standing in for them.
-UNIVERSALITY = {"IV": "closeups", "V": "scenes"}
+#: Tables IV and V: the paper's datasets (photo-bank analogues below scale='paper': closeups, scenes).
+UNIVERSALITY = {"IV": "celeba", "V": "paris_streetview"}
+#: Fig. 1 and Tables I-III run on this dataset (its analogue: scenes).
+BASE_DATASET = "places2"
 OTHER_GENERATORS = {"PRVS": "prvs", "EG2": "edgeconnect"}
 
 
-def _run(scale, data_root=None, seed=0, **overrides) -> dict:
-    return run(config(scale, seed=seed, data_root=data_root, **overrides))
+def _run(scale, data_root=None, seed=0, dataset: str = BASE_DATASET, **overrides) -> dict:
+    """One stored run on the paper's ``dataset`` (its photo-bank analogue below scale='paper')."""
+    return run(config(scale, seed=seed, data_root=data_root, dataset=dataset_for(dataset, scale), **overrides))
 
 
 def _better(a: float, b: float, metric: str) -> bool:
@@ -84,11 +87,11 @@ def fig1_verdicts(grid: pd.DataFrame, seed_spread: dict) -> list[Verdict]:
 
 
 # ---- Table I -------------------------------------------------------------------------------------------
-def table1(scale: str = "cpu", data_root=None, dataset: str = "scenes") -> dict:
+def table1(scale: str = "cpu", data_root=None, dataset: str = BASE_DATASET) -> dict:
     seeds = SEEDS[scale]
     base = {s: _run(scale, data_root, seed=s, dataset=dataset) for s in seeds}
     awa = {s: _run(scale, data_root, seed=s, dataset=dataset, method="awa") for s in seeds}
-    cls = classical(config(scale, data_root=data_root, dataset=dataset))
+    cls = classical(config(scale, data_root=data_root, dataset=dataset_for(dataset, scale)))
     return {"base": base, "awa": awa, "classical": cls, "dataset": dataset}
 
 
@@ -205,14 +208,15 @@ def universality_verdicts(tables: dict) -> list[Verdict]:
     for table, pairs in tables.items():
         for name, pair in pairs.items():
             checks = [_better(mean_scores(pair["awa"])[m], mean_scores(pair["base"])[m], m) for m in METRICS]
-            out.append(verdict(f"Table {table}: AWA improves {name} ({UNIVERSALITY[table]})", checks, "metrics"))
+            out.append(verdict(f"Table {table} ({UNIVERSALITY[table]} or its analogue): AWA improves {name}", checks, "metrics"))
     return out
 
 
 # ---- Fig. 4 ----------------------------------------------------------------------------------------------
 def fig4(scale: str = "cpu", data_root=None) -> dict:
-    """Weight histories of CTSDG + AWA on both datasets (the ``scenes`` run is Table I's seed 0)."""
-    return {d: _run(scale, data_root, dataset=d, method="awa") for d in ("closeups", "scenes")}
+    """Weight histories of CTSDG + AWA on the paper's two datasets (CelebA and Paris StreetView; their
+    analogues ``closeups`` and ``scenes``, whose run is Table I's seed 0)."""
+    return {dataset_for(d, scale): _run(scale, data_root, dataset=d, method="awa") for d in ("celeba", "paris_streetview")}
 
 
 def weight_frame(result: dict) -> pd.DataFrame:
