@@ -22,6 +22,7 @@ times them.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import torch
@@ -112,7 +113,10 @@ class InpaintingObjective:
         if method == "jvp":
             primals = {n: params[n].detach() for n in self.names}
             tangents = {n: direction[n].detach() for n in self.names}
-            with torch.no_grad():  # forward mode needs no reverse-mode graph
+            with torch.no_grad(), warnings.catch_warnings():  # forward mode needs no reverse-mode graph
+                # torch's first forward-mode call scripts its JVP decompositions and warns that
+                # torch.jit.script is deprecated: an internal detail, not the caller's concern.
+                warnings.filterwarnings("ignore", message=".*torch.jit.script.*deprecated", category=FutureWarning)
                 _, d = jvp(lambda p: self.aux_terms(batch, p), (primals,), (tangents,))
             return d
         if method == "backward":
