@@ -207,9 +207,15 @@ def predict(generator, images: torch.Tensor, masks: torch.Tensor, batch: int = 3
     return torch.cat(out)
 
 
-@functools.lru_cache(maxsize=16)
+_REFERENCE_FEATURES: dict[tuple, np.ndarray] = {}
+
+
 def _reference_features(key: tuple, images: torch.Tensor) -> np.ndarray:
-    return metrics.inception_features((images + 1) / 2)
+    """Inception features of a test set, computed once per process: every bin of every run scores
+    its FID against the same ground-truth images."""
+    if key not in _REFERENCE_FEATURES:
+        _REFERENCE_FEATURES[key] = metrics.inception_features((images + 1) / 2)
+    return _REFERENCE_FEATURES[key]
 
 
 def score(fake: torch.Tensor, real: torch.Tensor, reference_key: tuple) -> dict:
@@ -227,7 +233,8 @@ def score(fake: torch.Tensor, real: torch.Tensor, reference_key: tuple) -> dict:
 def evaluate(cfg: InpaintConfig, fill) -> dict[str, dict]:
     """``fill(images, masks) -> composites`` scored on every bin of the test set."""
     real = images(cfg, "test").to(device())
-    return {label: score(fill(real, m.to(device())), real, (cfg.scale.value, cfg.dataset, cfg.image_size, cfg.n_test))
+    key = (cfg.scale.value, cfg.data_root, cfg.dataset, cfg.image_size, cfg.n_test)
+    return {label: score(fill(real, m.to(device())), real, key)
             for label, m in test_masks(cfg).items()}
 
 
