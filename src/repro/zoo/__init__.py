@@ -7,6 +7,6 @@ Later chapters register their generators, discriminators and PGNs here too.
 from repro.zoo.registry import create_model, list_models, register_model
 
 # Importing the model files registers their entries.
-from repro.zoo import classifiers, cyclegan, inception, inpainting, lpips_net, pix2pix, srgan, vgg  # noqa: E402,F401
+from repro.zoo import classifiers, cyclegan, inception, inpainting, lpips_net, pgn_backbones, pix2pix, srgan, vgg  # noqa: E402,F401
 
 __all__ = ["create_model", "list_models", "register_model"]

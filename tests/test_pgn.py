@@ -1,0 +1,99 @@
+"""PGN: the proxy's gradient in closed form, the true perceptual gradient against autograd and
+finite differences, the backbones' sizes (paper Table 1) and the meta-loss."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+
+from repro.pgn import PGN, PGNConfig, PerceptualLoss, cosine_similarity, meta_loss
+from repro.zoo import create_model
+
+
+class TinyVGG(nn.Module):
+    """Stand-in for the AvgPool VGG-16 (float64, random, frozen) so the tests run in milliseconds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.convs = nn.ModuleList([nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 5, 3, padding=1)])
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    def forward(self, x, layers):
+        out, h = [], x
+        for conv in self.convs:
+            h = torch.relu(conv(h))
+            out.append(h)
+            h = nn.functional.avg_pool2d(h, 2)
+        return out
+
+
+@pytest.mark.parametrize("mode", ["proxy", "constrained", "hybrid"])
+def test_proxy_gradient_equals_the_closed_form(mode):
+    torch.manual_seed(0)
+    pgn = PGN(create_model("pgn_resnet4", width=4).double().eval(), PGNConfig(mode=mode))
+    y_hat, y = torch.randn(2, 3, 8, 8, dtype=torch.float64), torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    grad, proxy = pgn(y_hat, y)
+    x = y_hat.clone().requires_grad_(True)
+    mse = ((x - proxy.detach()) ** 2).flatten(1).mean(1).sum()  # per-image MSE
+    expected = pgn.cfg.scale * torch.autograd.grad(mse, x)[0]
+    assert torch.allclose(grad, expected, rtol=1e-10, atol=1e-12)
+    assert torch.allclose(grad, 40 * 2 * (y_hat - proxy) / (3 * 8 * 8))
+
+
+def test_constrained_proxy_stays_in_the_widened_colour_range():
+    pgn = PGN(create_model("pgn_resnet4", width=4).eval(), PGNConfig(mode="constrained"))
+    _, proxy = pgn(torch.randn(2, 3, 8, 8) * 100, torch.randn(2, 3, 8, 8) * 100)
+    from repro.pgn.pgn import denormalize, normalize
+
+    low, high = 1.1 * normalize(torch.zeros(1, 3, 1, 1)), 1.1 * normalize(torch.ones(1, 3, 1, 1))
+    assert (proxy >= low - 1e-5).all() and (proxy <= high + 1e-5).all()
+    x = torch.rand(1, 3, 4, 4)
+    assert torch.allclose(denormalize(normalize(x)), x, atol=1e-6)
+
+
+def test_true_perceptual_gradient_matches_finite_differences():
+    loss = PerceptualLoss(TinyVGG().double())
+    torch.manual_seed(1)
+    y_hat, y = torch.randn(1, 3, 8, 8, dtype=torch.float64), torch.randn(1, 3, 8, 8, dtype=torch.float64)
+    g = loss.gradient(y_hat, y)
+    direction = torch.randn_like(y_hat)
+    eps = 1e-6
+    fd = (loss(y_hat + eps * direction, y) - loss(y_hat - eps * direction, y)) / (2 * eps)
+    assert float((g * direction).sum()) == pytest.approx(float(fd), rel=1e-6)
+
+
+def test_backbones_match_the_papers_sizes():
+    sizes = {n: sum(p.numel() for p in create_model(n).parameters()) / 1e6 for n in
+             ("pgn_resnet4", "pgn_resnet6", "pgn_resnet8", "pgn_unet")}
+    assert sizes["pgn_resnet4"] == pytest.approx(1.34, abs=0.02)
+    assert sizes["pgn_resnet6"] == pytest.approx(1.93, abs=0.02)
+    assert sizes["pgn_resnet8"] == pytest.approx(2.52, abs=0.02)
+    assert sizes["pgn_unet"] == pytest.approx(1.77, rel=0.1)
+    with pytest.raises(ValueError, match="6, H, W"):
+        create_model("pgn_resnet4")(torch.zeros(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="not yet built"):
+        create_model("pgn_resnet4", pretrained=True)
+
+
+@pytest.mark.parametrize("mode", ["direct", "constrained"])
+def test_meta_loss_trains_the_backbone_towards_the_true_gradient(mode):
+    torch.manual_seed(0)
+    loss_fn = PerceptualLoss(TinyVGG())
+    pgn = PGN(create_model("pgn_resnet4", width=4), PGNConfig(mode=mode))
+    opt = torch.optim.Adam(pgn.parameters(), lr=1e-2)
+    y = torch.randn(4, 3, 8, 8)
+    y_hat = y + 0.5 * torch.randn_like(y)
+    first = None
+    for _ in range(30):
+        loss, parts = meta_loss(pgn, loss_fn, y_hat, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first = first if first is not None else parts["grad"]
+    assert parts["grad"] < first
+    grad, _ = pgn.eval()(y_hat, y)
+    assert cosine_similarity(grad, loss_fn.gradient(y_hat, y)).shape == (4,)
+    with pytest.raises(ValueError, match="valid: direct"):
+        PGNConfig(mode="magic")
