@@ -97,3 +97,32 @@ def test_meta_loss_trains_the_backbone_towards_the_true_gradient(mode):
     assert cosine_similarity(grad, loss_fn.gradient(y_hat, y)).shape == (4,)
     with pytest.raises(ValueError, match="valid: direct"):
         PGNConfig(mode="magic")
+
+
+def test_folding_batchnorm_keeps_the_outputs():
+    from repro.pgn.cost import fold_batchnorm
+
+    torch.manual_seed(0)
+    for name in ("pgn_resnet4", "pgn_unet"):
+        net = create_model(name)
+        with torch.no_grad():  # non-trivial running statistics
+            for m in net.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.5, 0.5)
+                    m.running_var.uniform_(0.5, 2.0)
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.2, 0.2)
+        net.eval()
+        folded = fold_batchnorm(net)
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+        x = torch.randn(1, 6, 32, 32)
+        with torch.no_grad():
+            assert torch.allclose(folded(x), net(x), atol=1e-4)
+
+
+def test_mac_count_of_a_convolution():
+    from repro.pgn.cost import count_macs
+
+    conv = nn.Conv2d(6, 8, 3, padding=1)
+    assert count_macs(conv, torch.zeros(1, 6, 10, 10)) == 10 * 10 * 8 * 6 * 9
+    assert count_macs(create_model("pgn_resnet4"), torch.zeros(1, 6, 64, 64)) > 0
