@@ -124,9 +124,10 @@ class AWA:
             else:
                 leaf = {n: t.detach().requires_grad_(True) for n, t in theta.items()}
                 main_k, aux_k, _ = objective.losses(batch, leaf)
-                g = objective.grad(main_k + (w * aux_k).sum(), leaf)
+                per_term = self.cfg.inner == "backward"  # only then are the look-ahead graphs used again
+                g = objective.grad(main_k + (w * aux_k).sum(), leaf, retain_graph=per_term)
                 thetas.append(leaf)
-                graphs.append(aux_k)
+                graphs.append(aux_k if per_term else None)
             theta = {n: theta[n] - self.lr * g[n].detach() for n in theta}
         target, mask = guide_batch
         look = {n: t.detach().requires_grad_(True) for n, t in theta.items()}

@@ -22,9 +22,6 @@ both come from the same process on the same machine.
 """
 from __future__ import annotations
 
-import statistics
-import time
-
 import pandas as pd
 import torch
 
@@ -33,22 +30,8 @@ from repro.awa.losses import AuxiliaryTerms
 from repro.awa.objective import InpaintingObjective, guidance_metric
 from repro.data.masks import irregular_mask
 from repro.data.photos import random_crops
-from repro.runtime import device
+from repro.runtime import device, median_seconds
 from repro.zoo import create_model
-
-
-def _median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def step_costs(size: int = 64, batch: int = 8, width: int = 24, generator: str = "ctsdg_small",
@@ -100,12 +83,12 @@ def step_costs(size: int = 64, batch: int = 8, width: int = 24, generator: str =
             objective.losses(train)
 
     seconds = {
-        "forward only (losses, no graph)": _median_seconds(forward_only, repeats),
-        "plain TPL/TSL step": _median_seconds(plain, repeats),
-        "AWA step, one backward per term": _median_seconds(lambda: awa_step("backward"), repeats),
-        "AWA step, one JVP (fast)": _median_seconds(lambda: awa_step("jvp"), repeats),
-        "inner products: one backward per term (+ forward)": _median_seconds(lambda: inner_only("backward"), repeats),
-        "inner products: one JVP (+ forward)": _median_seconds(lambda: inner_only("jvp"), repeats),
+        "forward only (losses, no graph)": median_seconds(forward_only, repeats),
+        "plain TPL/TSL step": median_seconds(plain, repeats),
+        "AWA step, one backward per term": median_seconds(lambda: awa_step("backward"), repeats),
+        "AWA step, one JVP (fast)": median_seconds(lambda: awa_step("jvp"), repeats),
+        "inner products: one backward per term (+ forward)": median_seconds(lambda: inner_only("backward"), repeats),
+        "inner products: one JVP (+ forward)": median_seconds(lambda: inner_only("jvp"), repeats),
     }
     a, b = found["backward"], found["jvp"]
     rel = float(((a - b).abs() / a.abs().clamp_min(1e-12)).max())

@@ -74,6 +74,12 @@ def fig1(scale: str = "cpu", data_root=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def seed_spread(t1: dict) -> dict:
+    """Per metric, the range of Table I's fixed-weight baseline over its seeds: the noise level."""
+    return {m: max(mean_scores(r)[m] for r in t1["base"].values()) - min(mean_scores(r)[m] for r in t1["base"].values())
+            for m in METRICS}
+
+
 def fig1_verdicts(grid: pd.DataFrame, seed_spread: dict) -> list[Verdict]:
     """Sensitivity: the grid's range of each metric exceeds the seed-to-seed range of the default."""
     default = grid[grid["default"]].iloc[0]
@@ -260,10 +266,8 @@ def paper_vs_ours(paper: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
 def closing(scale: str = "cpu", data_root=None) -> pd.DataFrame:
     """Every verdict of the AWA part, from the stored runs."""
     t1 = table1(scale, data_root)
-    spread = {m: max(mean_scores(r)[m] for r in t1["base"].values()) - min(mean_scores(r)[m] for r in t1["base"].values())
-              for m in METRICS}
     sections = {
-        "Fig. 1": fig1_verdicts(fig1(scale, data_root), spread),
+        "Fig. 1": fig1_verdicts(fig1(scale, data_root), seed_spread(t1)),
         "Table I": table1_verdicts(t1),
         "Table II": table2_verdicts(table2(scale, data_root)),
         "Table III": table3_verdicts(table3(scale, data_root)),

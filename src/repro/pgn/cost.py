@@ -13,8 +13,6 @@ from __future__ import annotations
 import copy
 import multiprocessing
 import resource
-import statistics
-import time
 
 import torch
 import torch.nn as nn
@@ -49,23 +47,12 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     return model
 
 
-def median_seconds(fn, repeats: int = 5) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def _child(build, queue) -> None:
-    torch.set_num_threads(torch.get_num_threads())
     fn = build()
     before = _rss_mb()
     fn()
