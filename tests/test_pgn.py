@@ -32,7 +32,7 @@ class TinyVGG(nn.Module):
 @pytest.mark.parametrize("mode", ["proxy", "constrained", "hybrid"])
 def test_proxy_gradient_equals_the_closed_form(mode):
     torch.manual_seed(0)
-    pgn = PGN(create_model("pgn_resnet4", width=4).double().eval(), PGNConfig(mode=mode))
+    pgn = create_model("pgn_resnet4", width=4, mode=mode).double().eval()
     y_hat, y = torch.randn(2, 3, 8, 8, dtype=torch.float64), torch.randn(2, 3, 8, 8, dtype=torch.float64)
     grad, proxy = pgn(y_hat, y)
     x = y_hat.clone().requires_grad_(True)
@@ -43,7 +43,7 @@ def test_proxy_gradient_equals_the_closed_form(mode):
 
 
 def test_constrained_proxy_stays_in_the_widened_colour_range():
-    pgn = PGN(create_model("pgn_resnet4", width=4).eval(), PGNConfig(mode="constrained"))
+    pgn = create_model("pgn_resnet4", width=4).eval()
     _, proxy = pgn(torch.randn(2, 3, 8, 8) * 100, torch.randn(2, 3, 8, 8) * 100)
     from repro.pgn.pgn import denormalize, normalize
 
@@ -65,23 +65,21 @@ def test_true_perceptual_gradient_matches_finite_differences():
 
 
 def test_backbones_match_the_papers_sizes():
-    sizes = {n: sum(p.numel() for p in create_model(n).parameters()) / 1e6 for n in
+    sizes = {n: sum(p.numel() for p in create_model(n).backbone.parameters()) / 1e6 for n in
              ("pgn_resnet4", "pgn_resnet6", "pgn_resnet8", "pgn_unet")}
     assert sizes["pgn_resnet4"] == pytest.approx(1.34, abs=0.02)
     assert sizes["pgn_resnet6"] == pytest.approx(1.93, abs=0.02)
     assert sizes["pgn_resnet8"] == pytest.approx(2.52, abs=0.02)
     assert sizes["pgn_unet"] == pytest.approx(1.77, rel=0.1)
     with pytest.raises(ValueError, match="6, H, W"):
-        create_model("pgn_resnet4")(torch.zeros(1, 3, 8, 8))
-    with pytest.raises(ValueError, match="not yet built"):
-        create_model("pgn_resnet4", pretrained=True)
+        create_model("pgn_resnet4").backbone(torch.zeros(1, 3, 8, 8))
 
 
 @pytest.mark.parametrize("mode", ["direct", "constrained"])
 def test_meta_loss_trains_the_backbone_towards_the_true_gradient(mode):
     torch.manual_seed(0)
     loss_fn = PerceptualLoss(TinyVGG())
-    pgn = PGN(create_model("pgn_resnet4", width=4), PGNConfig(mode=mode))
+    pgn = create_model("pgn_resnet4", width=4, mode=mode)
     opt = torch.optim.Adam(pgn.parameters(), lr=1e-2)
     y = torch.randn(4, 3, 8, 8)
     y_hat = y + 0.5 * torch.randn_like(y)
@@ -104,7 +102,7 @@ def test_folding_batchnorm_keeps_the_outputs():
 
     torch.manual_seed(0)
     for name in ("pgn_resnet4", "pgn_unet"):
-        net = create_model(name)
+        net = create_model(name).backbone
         with torch.no_grad():  # non-trivial running statistics
             for m in net.modules():
                 if isinstance(m, nn.BatchNorm2d):
@@ -125,4 +123,4 @@ def test_mac_count_of_a_convolution():
 
     conv = nn.Conv2d(6, 8, 3, padding=1)
     assert count_macs(conv, torch.zeros(1, 6, 10, 10)) == 10 * 10 * 8 * 6 * 9
-    assert count_macs(create_model("pgn_resnet4"), torch.zeros(1, 6, 64, 64)) > 0
+    assert count_macs(create_model("pgn_resnet4").backbone, torch.zeros(1, 6, 64, 64)) > 0

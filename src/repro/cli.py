@@ -5,6 +5,7 @@
     repro run CHAPTER [--scale S]     execute one chapter with papermill (default scale: cpu)
     repro book [--scale S]            execute every chapter and build the HTML book
     repro book --committed            build from the committed (CI-scale) notebooks, no execution
+    repro train-pgn [--scale S]       train the PGN chapter's perceptual gradient networks (cpu: into data/pgn/)
 """
 from __future__ import annotations
 
@@ -47,6 +48,14 @@ def main(argv: "list[str] | None" = None) -> int:
     p_book.add_argument("--data-root", default=None)
     p_book.add_argument("--output", type=Path, default=None, help="build folder (default _build)")
 
+    p_pgn = sub.add_parser("train-pgn", help="train the PGNs of the PGN chapter and write their checkpoints")
+    p_pgn.add_argument("--scale", type=_scale, default="cpu", help="cpu writes data/pgn/ (committed); others the cache")
+    p_pgn.add_argument("--backbone", action="append", choices=["resnet4", "resnet6", "resnet8", "unet"])
+    p_pgn.add_argument("--mode", action="append", choices=["direct", "proxy", "constrained", "hybrid"])
+    p_pgn.add_argument("--steps", type=int, default=None)
+    p_pgn.add_argument("--seed", type=int, default=0)
+    p_pgn.add_argument("--data-root", default=None)
+
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
@@ -72,6 +81,11 @@ def main(argv: "list[str] | None" = None) -> int:
 
             html = build(None if args.committed else args.scale, args.output, seed=args.seed, data_root=args.data_root)
             print(f"book built: {html / 'index.html'}")
+        elif args.command == "train-pgn":
+            from repro.pgn.training import train_and_save
+
+            train_and_save(args.scale, tuple(args.backbone) if args.backbone else None, tuple(args.mode) if args.mode else None,
+                           seed=args.seed, data_root=args.data_root, steps=args.steps)
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"repro {args.command}: error: {err}", file=sys.stderr)
         return 2

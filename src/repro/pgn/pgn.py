@@ -26,8 +26,14 @@ so that pure black and white stay reachable. The MSE of Eqs. 4-9 is per image (m
 
 The meta-loss (Eq. 10), :math:`\lambda_{grad} = 1`, :math:`\lambda_{VGG} = 0.5`, :math:`\lambda_{L1} = 0.2`:
 
-.. math:: \lambda_{grad}\lVert \mathrm{PGN} - \nabla_{\hat y}\mathrm{VGG}\rVert_2^2
+.. math:: \lambda_{grad}\,s\,\lVert \mathrm{PGN} - \nabla_{\hat y}\mathrm{VGG}\rVert_2^2
           + \lambda_{VGG}\,\mathrm{VGG}(P, y) + \lambda_{L1}\lVert P - y\rVert_1 .
+
+The paper leaves the scale :math:`s` of the gradient term out; the official code multiplies the
+per-pixel mean squared error by :math:`2^{26}`, at 256x256. Every gradient here is *per image*
+(the gradient of that image's own loss, independent of the batch size), so its per-pixel size
+scales as :math:`1/(HW)`; :func:`gradient_scale` keeps the code's balance of the three terms at
+any resolution: :math:`s = 2^{26}\,(HW/256^2)^2 / (CHW)` on the per-image sum of squares.
 """
 from __future__ import annotations
 
@@ -62,22 +68,52 @@ def denormalize(x: torch.Tensor) -> torch.Tensor:
 
 class PerceptualLoss(nn.Module):
     """VGG(y_hat, y) on ImageNet-normalised images; ``vgg`` = ``create_model("vgg16_features",
-    pretrained=True, pool="avg", normalize=False)``."""
+    pretrained=True, pool="avg", normalize=False)``; with ``layers=None`` any module returning a
+    list of activations, e.g. the AvgPool AlexNet of the smaller-network baseline (:func:`alexnet_loss`).
 
-    def __init__(self, vgg: nn.Module, layers: tuple = PERCEPTUAL_LAYERS) -> None:
+    ``forward`` is the batch mean; :meth:`per_image` the loss of each image; :meth:`gradient` the
+    gradient of each image's own loss (what a PGN predicts: independent of the batch size).
+    """
+
+    def __init__(self, vgg: nn.Module, layers: "tuple | None" = PERCEPTUAL_LAYERS) -> None:
         super().__init__()
-        self.vgg, self.layers = vgg, list(layers)
+        self.vgg, self.layers = vgg, None if layers is None else list(layers)
+
+    def features(self, x: torch.Tensor) -> list:
+        return self.vgg(x) if self.layers is None else self.vgg(x, self.layers)
+
+    def per_image(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.features(y)
+        return sum((a - b).abs().flatten(1).mean(1) for a, b in zip(self.features(y_hat), target))
 
     def forward(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            target = self.vgg(y, self.layers)
-        return sum((a - b).abs().mean() for a, b in zip(self.vgg(y_hat, self.layers), target))
+        return self.per_image(y_hat, y).mean()
 
-    def gradient(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The true :math:`\\nabla_{\\hat y}\\mathrm{VGG}(\\hat y, y)` (one forward-backward)."""
+    def value_and_gradient(self, y_hat: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-image losses and the true :math:`\\nabla_{\\hat y}\\mathrm{VGG}(\\hat y_i, y_i)` (one forward-backward)."""
         with torch.enable_grad():
             x = y_hat.detach().requires_grad_(True)
-            return torch.autograd.grad(self(x, y), x)[0]
+            values = self.per_image(x, y)
+            return values.detach(), torch.autograd.grad(values.sum(), x)[0]
+
+    def gradient(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.value_and_gradient(y_hat, y)[1]
+
+
+def vgg_loss() -> PerceptualLoss:
+    """The paper's perceptual loss on the genuine VGG-16 (AvgPool, relu1_1 ... relu5_1)."""
+    from repro.zoo import create_model
+
+    return PerceptualLoss(create_model("vgg16_features", pretrained=True, pool="avg", normalize=False))
+
+
+def alexnet_loss() -> PerceptualLoss:
+    """The smaller-network baseline (the paper's VGG-11 is not offline): the same construction on the
+    genuine AlexNet (MaxPool -> AvgPool, L1 over its five ReLU outputs)."""
+    from repro.zoo import create_model
+
+    return PerceptualLoss(create_model("alexnet_features", pretrained=True, pool="avg", normalize=False), layers=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +152,9 @@ class PGN(nn.Module):
         z = out if cfg.mode == "constrained" else y_hat - cfg.gamma * out
         return cfg.beta * normalize(torch.sigmoid(z))
 
+    def example_inputs(self, n: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.randn(n, 3, 32, 32), torch.randn(n, 3, 32, 32)
+
     def forward(self, y_hat: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, "torch.Tensor | None"]:
         out = self.backbone(torch.cat([y_hat, y], 1))
         proxy = self.proxy(y_hat, out)
@@ -125,24 +164,42 @@ class PGN(nn.Module):
         return self.cfg.scale * 2 / chw * (y_hat - proxy.detach()), proxy
 
 
-def meta_loss(pgn: PGN, perceptual: PerceptualLoss, y_hat: torch.Tensor, y: torch.Tensor,
-              true_gradient: "torch.Tensor | None" = None) -> tuple[torch.Tensor, dict]:
-    """Eq. 10 for a batch (the gradient term: squared error summed per image, mean over the batch;
-    the proxy is differentiated through for the VGG and L1 terms). Returns the loss and its parts."""
+def gradient_scale(shape: "torch.Size | tuple") -> float:
+    """:math:`s` of the meta-loss's gradient term for images of ``shape`` (..., C, H, W): the official
+    code's :math:`2^{26}` on the per-pixel mean at 256x256, kept resolution-independent."""
+    c, h, w = shape[-3:]
+    return 2.0**26 * (h * w / 256**2) ** 2 / (c * h * w)
+
+
+def meta_step(pgn: PGN, perceptual: PerceptualLoss, y_hat: torch.Tensor, y: torch.Tensor,
+              true_gradient: "torch.Tensor | None" = None) -> tuple[torch.Tensor, dict, torch.Tensor]:
+    """Eq. 10 for a batch and the PGN's synthetic gradient (detached; what the generators get).
+
+    The gradient term is :func:`gradient_scale` times the per-image sum of squares, averaged over
+    the batch; the proxy is differentiated through for the VGG and L1 terms (no stop-gradient
+    here: the meta-loss trains the backbone). Returns ``(loss, parts, gradient)``.
+    """
     cfg = pgn.cfg
     target = perceptual.gradient(y_hat, y) if true_gradient is None else true_gradient
     out = pgn.backbone(torch.cat([y_hat, y], 1))
     proxy = pgn.proxy(y_hat, out)
     if proxy is None:
         predicted = cfg.scale * out
-    else:  # the gradient through the proxy (no stop-gradient here: the meta-loss trains the backbone)
+    else:
         predicted = cfg.scale * 2 / y_hat[0].numel() * (y_hat - proxy)
-    parts = {"grad": (predicted - target).pow(2).flatten(1).sum(1).mean()}
+    parts = {"grad": gradient_scale(y_hat.shape) * (predicted - target).pow(2).flatten(1).sum(1).mean()}
     if proxy is not None:
         parts["vgg"] = perceptual(proxy, y)
         parts["l1"] = (proxy - y).abs().mean()
     loss = cfg.lambda_grad * parts["grad"] + cfg.lambda_vgg * parts.get("vgg", 0.0) + cfg.lambda_l1 * parts.get("l1", 0.0)
-    return loss, {k: float(v.detach()) for k, v in parts.items()}
+    return loss, {k: float(v.detach()) for k, v in parts.items()}, predicted.detach()
+
+
+def meta_loss(pgn: PGN, perceptual: PerceptualLoss, y_hat: torch.Tensor, y: torch.Tensor,
+              true_gradient: "torch.Tensor | None" = None) -> tuple[torch.Tensor, dict]:
+    """Eq. 10 for a batch: ``(loss, parts)`` of :func:`meta_step`."""
+    loss, parts, _ = meta_step(pgn, perceptual, y_hat, y, true_gradient)
+    return loss, parts
 
 
 def cosine_similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,10 @@
 r"""PGN backbones (Nikulin et al., Fig. 9): image-to-image networks taking the generated image and the
 target (6 channels, ImageNet-normalised) and returning 3 channels.
 
+The zoo entries ``pgn_*`` return a whole :class:`repro.pgn.PGN` (backbone in ``.backbone`` plus the
+mode that turns its output into a gradient); ``pretrained=True`` loads the PGN trained by
+``repro train-pgn`` from ``data/pgn/`` (sha256-checked).
+
 ``pgn_resnet4`` / ``pgn_resnet6`` / ``pgn_resnet8``
     conv 64 -> strided conv 128 -> N residual blocks at half resolution -> x2 upsampling + conv 64
     -> conv to 3; BatchNorm and LeakyReLU(0.2) (the official code's choices). ResNet-4 has
@@ -70,10 +74,13 @@ class DoubleBlaze(nn.Module):
         return F.relu(self.branch(x) + skip)
 
 
+UNET_WIDTHS = (32, 64, 128, 256, 384, 512)
+
+
 class PGNUNet(nn.Module):
     input_shape = (6, 64, 64)
 
-    def __init__(self, widths: tuple = (32, 64, 128, 256, 384, 512)) -> None:  # 1.71 M parameters (paper: 1.77 M)
+    def __init__(self, widths: tuple = UNET_WIDTHS) -> None:  # 1.71 M parameters (paper: 1.77 M)
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(6, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
         self.downs = nn.ModuleList(DoubleBlaze(widths[i], widths[i + 1], widths[i], stride=2) for i in range(5))
@@ -99,30 +106,51 @@ class PGNUNet(nn.Module):
         return self.out(h)
 
 
-def _untrained(name: str, pretrained: bool) -> None:
+BACKBONES = ("resnet4", "resnet6", "resnet8", "unet")
+
+
+def backbone(name: str, width: int = 64) -> nn.Module:
+    """A fresh backbone: ``resnet4|6|8`` with ``width`` channels (the paper's 64), or ``unet`` with
+    its widths scaled by ``width / 64``."""
+    if name not in BACKBONES:
+        raise ValueError(f"unknown PGN backbone {name!r}; valid: {', '.join(BACKBONES)}")
+    if name == "unet":
+        return PGNUNet(tuple(max(1, w * width // 64) for w in UNET_WIDTHS))
+    return PGNResNet(int(name[len("resnet"):]), width)
+
+
+def _pgn(name: str, pretrained: bool, mode: str, width: int):
+    """A PGN (:class:`repro.pgn.PGN`: the backbone plus the way its output becomes a gradient).
+    ``pretrained=True`` loads the checkpoint that ``repro train-pgn`` wrote under ``data/pgn/``
+    (its width, mode and sha256 come from the manifest there)."""
+    from repro.pgn.pgn import PGN, PGNConfig
+
     if pretrained:
-        raise ValueError(f"{name}: trained PGN weights are produced by the PGN chapter's training command (not yet built)")
+        from repro.pgn.checkpoints import load
+
+        return load(f"pgn_{name}", mode)
+    return PGN(backbone(name, width), PGNConfig(mode=mode))
 
 
 @register_model
-def pgn_resnet4(pretrained: bool = False, width: int = 64) -> PGNResNet:
-    _untrained("pgn_resnet4", pretrained)
-    return PGNResNet(4, width)
+def pgn_resnet4(pretrained: bool = False, mode: str = "constrained", width: int = 64):
+    """ResNet-4 PGN (1.34 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
+    return _pgn("resnet4", pretrained, mode, width)
 
 
 @register_model
-def pgn_resnet6(pretrained: bool = False, width: int = 64) -> PGNResNet:
-    _untrained("pgn_resnet6", pretrained)
-    return PGNResNet(6, width)
+def pgn_resnet6(pretrained: bool = False, mode: str = "constrained", width: int = 64):
+    """ResNet-6 PGN (1.93 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
+    return _pgn("resnet6", pretrained, mode, width)
 
 
 @register_model
-def pgn_resnet8(pretrained: bool = False, width: int = 64) -> PGNResNet:
-    _untrained("pgn_resnet8", pretrained)
-    return PGNResNet(8, width)
+def pgn_resnet8(pretrained: bool = False, mode: str = "constrained", width: int = 64):
+    """ResNet-8 PGN (2.52 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
+    return _pgn("resnet8", pretrained, mode, width)
 
 
 @register_model
-def pgn_unet(pretrained: bool = False) -> PGNUNet:
-    _untrained("pgn_unet", pretrained)
-    return PGNUNet()
+def pgn_unet(pretrained: bool = False, mode: str = "constrained", width: int = 64):
+    """Double-Blaze UNet PGN (1.71 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
+    return _pgn("unet", pretrained, mode, width)

@@ -100,16 +100,21 @@ def vgg16_features(pretrained: bool = False, pool: str = "max", normalize: bool 
 
 
 class AlexNetFeatures(FrozenModule):
-    """Frozen AlexNet conv stack (torchvision layout) returning the five ReLU outputs."""
+    """Frozen AlexNet conv stack (torchvision layout) returning the five ReLU outputs;
+    ``pool="avg"`` swaps its 3x3/2 MaxPools for AvgPools (PGN's smaller perceptual loss)."""
 
     RELU_INDICES: Iterable[int] = (1, 4, 7, 9, 11)
 
-    def __init__(self, normalize: bool = True) -> None:
+    def __init__(self, normalize: bool = True, pool: str = "max") -> None:
         super().__init__()
+        if pool not in ("max", "avg"):
+            raise ValueError(f"pool must be 'max' or 'avg', got {pool!r}")
         self.features = torchvision.models.alexnet(weights=None).features
         for i, layer in enumerate(self.features):
             if isinstance(layer, nn.ReLU):
                 self.features[i] = nn.ReLU(inplace=False)
+            if pool == "avg" and isinstance(layer, nn.MaxPool2d):
+                self.features[i] = nn.AvgPool2d(kernel_size=3, stride=2)
         self.normalize = ImageNetNormalize() if normalize else nn.Identity()
         self.freeze()
 
@@ -124,9 +129,9 @@ class AlexNetFeatures(FrozenModule):
 
 
 @register_model
-def alexnet_features(pretrained: bool = False, normalize: bool = True) -> AlexNetFeatures:
+def alexnet_features(pretrained: bool = False, normalize: bool = True, pool: str = "max") -> AlexNetFeatures:
     """AlexNet conv stack; ``pretrained=True`` loads the genuine ImageNet weights."""
-    model = AlexNetFeatures(normalize=normalize)
+    model = AlexNetFeatures(normalize=normalize, pool=pool)
     if pretrained:
         model.load_state_dict(load_weights("alexnet_imagenet"))
     return model.freeze()
