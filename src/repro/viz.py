@@ -141,3 +141,54 @@ def weight_curves(frame, finetune_start: int, title: str = ""):
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def lines(frame, x: str, ys: Sequence[str], group: str, logy: bool = False, titles: "Sequence[str] | None" = None):
+    """One panel per column of ``ys``: ``y`` against ``x``, one line per value of ``group`` (PGN Figs. 2/8)."""
+    fig, axes = plt.subplots(1, len(ys), figsize=(3.8 * len(ys), 3.0))
+    for k, (ax, y) in enumerate(zip(np.atleast_1d(axes), ys)):
+        for name, part in frame.groupby(group, sort=False):
+            ax.plot(part[x], part[y], marker="o", markersize=3, label=name)
+        ax.set_xlabel(x)
+        ax.set_title(titles[k] if titles else y, fontsize=9)
+        if logy:
+            ax.set_yscale("log")
+    np.atleast_1d(axes)[-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def series(curves: dict, xlabel: str, ylabel: str, title: str = "", smooth: int = 1):
+    """One line per entry of ``curves`` (name -> (x values, y values)); ``smooth`` = running-mean window."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.0))
+    for name, (xs, ys) in curves.items():
+        ys = np.asarray(ys, dtype=float)
+        if smooth > 1 and len(ys) >= smooth:
+            ys = np.convolve(ys, np.ones(smooth) / smooth, mode="valid")
+            xs = list(xs)[smooth - 1:]
+        ax.plot(xs, ys, label=name, linewidth=1.2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def win_matrix(table, title: str = ""):
+    """PGN Fig. 5 layout: fraction of row-over-column wins as a heat map."""
+    values = table.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(0.62 * len(table) + 1.6, 0.5 * len(table) + 1.0))
+    im = ax.imshow(values, cmap="RdYlGn", vmin=0, vmax=1)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if values[i, j] == values[i, j]:
+                ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(table.index)), table.index, fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig

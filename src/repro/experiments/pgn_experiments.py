@@ -1,0 +1,328 @@
+"""PGN experiments (Nikulin et al., Tables 1-8, Figs. 2-15): stored, reusable runs.
+
+* :func:`cost` — Tables 1/6, Figs. 2/8: parameters, MACs, time and peak memory of producing a
+  gradient (perceptual loss forward-backward vs PGN forward) at several resolutions.
+* :func:`dip` — Tables 5 and 2/7 (left), Figs. 3/10, Table 4 "DIP": Deep Image Prior driven by each
+  gradient source on held-out photos; the stability rules and the final quality.
+* :func:`inversion` — Tables 2/7 (right), Figs. 4/11/15, Table 4 "Im2SG": latent inversion of a small
+  generator trained on photo-bank crops (no StyleGAN offline), MSE warm start then each loss.
+* :func:`heads` — Tables 3/8, Figs. 6/12/13, Table 4 "Heads": few-shot fine-tuning of a pretrained
+  sketch-to-photo generator on 8 crops of one held-out photo, scored on 8 other crops of it.
+
+The PGNs are the trained ones of the zoo (:mod:`repro.pgn.checkpoints`: the committed cpu-scale
+checkpoints below scale='paper').
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from repro.config import ExperimentConfig, Scale
+from repro.metrics import lpips
+from repro.pgn import checkpoints
+from repro.pgn.pgn import alexnet_loss, vgg_loss
+from repro.pgn.tasks import (SketchGenerator, deep_image_prior, edge_sketch, fit, invert, mse_source, perceptual_source,
+                             perceptual_values, pgn_source, render, stability, train_generator, true_gradient_cosine)
+from repro.store import experiment
+
+#: Display name -> (zoo name, mode) of the PGNs the chapters compare.
+PGNS = {"ResNet-4": ("pgn_resnet4", "constrained"), "ResNet-6": ("pgn_resnet6", "constrained"),
+        "ResNet-8": ("pgn_resnet8", "constrained"), "UNet": ("pgn_unet", "constrained")}
+#: Table 5's other two parametrisations (ResNet-4 here; the paper's were ResNet-8).
+VARIANTS = {"Direct grad. ResNet-4": ("pgn_resnet4", "direct"), "Unconstr. proxy ResNet-4": ("pgn_resnet4", "proxy")}
+BASELINES = ("MSE", "PL-VGG-16", "PL-AlexNet")
+
+
+def pgn_scale(scale: Scale) -> str:
+    """Which trained PGNs a run uses: the paper's (cache) at scale='paper', else the committed cpu ones."""
+    return "paper" if scale is Scale.PAPER else checkpoints.COMMITTED_SCALE
+
+
+@functools.lru_cache(maxsize=2)
+def _losses():
+    return vgg_loss(), alexnet_loss()
+
+
+def sources(scale: Scale, names: "tuple | None" = None) -> dict:
+    """Gradient sources by display name (baselines, constrained PGNs, Table 5 variants)."""
+    vgg, alex = _losses()
+    out = {"MSE": lambda: mse_source(), "PL-VGG-16": lambda: perceptual_source("PL-VGG-16", vgg),
+           "PL-AlexNet": lambda: perceptual_source("PL-AlexNet", alex)}
+    for label, (name, mode) in {**PGNS, **VARIANTS}.items():
+        out[label] = functools.partial(lambda lb, n, m: pgn_source(lb, checkpoints.load(n, m, pgn_scale(scale))), label, name, mode)
+    return {k: f() for k, f in out.items() if names is None or k in names}
+
+
+def load_pgn(label: str, scale: "str | Scale" = "cpu"):
+    """A trained PGN by its display name (``"ResNet-4"``, ``"Direct grad. ResNet-4"``, ...)."""
+    from repro.config import parse_scale
+
+    name, mode = {**PGNS, **VARIANTS}[label]
+    return checkpoints.load(name, mode, pgn_scale(parse_scale(scale)))
+
+
+def untrained_source(scale: Scale, seed: int = 0):
+    """An untrained ResNet-4 PGN (constrained proxy, same width as the trained one): the floor a trained
+    PGN's cosine similarity must beat (Table 4)."""
+    from repro.pgn.pgn import PGN, PGNConfig
+    from repro.zoo.pgn_backbones import backbone
+
+    width = checkpoints.entry("pgn_resnet4", "constrained", pgn_scale(scale))["config"]["width"]
+    torch.manual_seed(seed)
+    return pgn_source("untrained ResNet-4", PGN(backbone("resnet4", width), PGNConfig(mode="constrained")))
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    return (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+
+def quality(y_hat: torch.Tensor, y: torch.Tensor) -> dict:
+    """Per-image MSE (x 1e3, as the paper reports it), true VGG-16 perceptual loss and LPIPS."""
+    vgg, _ = _losses()
+    return {"MSEx1e3": ((y_hat - y) ** 2).flatten(1).mean(1) * 1e3, "PL": perceptual_values(vgg, y_hat, y),
+            "LPIPS": lpips(y_hat.clamp(0, 1), y, net="vgg")}
+
+
+def held_out_photos(cfg, n: int) -> torch.Tensor:
+    """The photo bank's test photos (never seen by the PGNs or VGG's perceptual-loss training here)."""
+    from repro.data.photos import photos
+
+    if cfg.scale is Scale.PAPER:
+        from repro.data.folders import ImageFolder, dataset_path
+
+        return ImageFolder(dataset_path(cfg.data_root, "imagenet", "val"), cfg.image_size, limit=n).load_all()
+    return photos("test", cfg.image_size)[:n]
+
+
+# ---- Tables 1/6, Figs. 2/8 ---------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class CostConfig(ExperimentConfig):
+    VERSION = 2
+    resolutions: tuple = (64, 128, 256)
+    batch: int = 2
+    repeats: int = 3
+    memory: bool = True
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.resolutions or any(r % 32 for r in self.resolutions):
+            raise ValueError(f"resolutions must be multiples of 32 (the UNet's), got {self.resolutions}")
+
+
+COST_PRESETS = {Scale.SMOKE: dict(resolutions=(32, 64), repeats=1, memory=False), Scale.CPU: dict(),
+                Scale.PAPER: dict(resolutions=(128, 256, 512), repeats=10)}
+
+
+def cost_config(scale="cpu", seed=0, data_root=None, **kw) -> CostConfig:
+    return CostConfig.for_scale(scale, COST_PRESETS, seed=seed, data_root=data_root, **kw)
+
+
+@experiment("pgn/cost")
+def cost(cfg: CostConfig) -> dict:
+    from repro.pgn.cost import gradient_costs
+
+    return gradient_costs(cfg.resolutions, cfg.batch, cfg.repeats, cfg.memory)
+
+
+# ---- Deep Image Prior (Tables 2/7 left, 5; Figs. 3/10) -----------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class DIPConfig(ExperimentConfig):
+    VERSION = 2
+    image_size: int = 32
+    n_images: int = 8
+    steps: int = 300
+    track_every: int = 5
+    patience_fraction: float = 0.2  # the paper: 2000 of 10000 iterations
+    lr: float = 0.01
+    width: int = 32
+
+    def validate(self) -> None:
+        super().validate()
+        if self.image_size % 8:
+            raise ValueError(f"image_size must be a multiple of 8 (DIP depth 3), got {self.image_size}")
+        if not 0 < self.patience_fraction <= 1:
+            raise ValueError("patience_fraction must lie in (0, 1]")
+
+    @property
+    def patience(self) -> int:
+        return max(1, round(self.patience_fraction * self.steps))
+
+
+DIP_PRESETS = {Scale.SMOKE: dict(n_images=2, steps=6, track_every=1, width=8), Scale.CPU: dict(),
+               Scale.PAPER: dict(image_size=256, n_images=100, steps=10_000, track_every=1, width=128)}
+
+
+def dip_config(scale="cpu", seed=0, data_root=None, **kw) -> DIPConfig:
+    return DIPConfig.for_scale(scale, DIP_PRESETS, seed=seed, data_root=data_root, **kw)
+
+
+@experiment("pgn/dip")
+def dip(cfg: DIPConfig) -> dict:
+    """Every source drives DIP on the same images; per source: the tracked true perceptual loss, each
+    image's stability outcome, the final quality and (PGNs) the final gradient cosine."""
+    targets = held_out_photos(cfg, cfg.n_images)
+    vgg, _ = _losses()
+    out = {"targets": to_uint8(targets), "runs": {}}
+    for name, source in tqdm(sources(cfg.scale).items(), desc="DIP sources"):
+        curve = deep_image_prior(targets, source, vgg, cfg.steps, cfg.lr, cfg.track_every, cfg.seed, cfg.width)
+        per_image = np.asarray(curve["perceptual"]).T  # images x tracked iterations
+        run = {"iterations": curve["iterations"], "perceptual": per_image,
+               "stability": [stability(curve["iterations"], list(p), cfg.steps, cfg.patience) for p in per_image],
+               "quality": quality(curve["images"], targets), "images": to_uint8(curve["images"])}
+        if source.pgn is not None:
+            run["cosine"] = true_gradient_cosine(source, vgg, curve["images"], targets)
+        out["runs"][name] = run
+        if name == "ResNet-4":
+            out["untrained_cosine"] = true_gradient_cosine(untrained_source(cfg.scale, cfg.seed), vgg, curve["images"], targets)
+    return out
+
+
+# ---- Image2StyleGAN analogue (Tables 2/7 right, Figs. 4/11/15) -------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class InversionConfig(ExperimentConfig):
+    VERSION = 2
+    image_size: int = 32
+    n_images: int = 8
+    generator_steps: int = 600
+    n_train: int = 2048
+    warm_steps: int = 200
+    steps: int = 200
+    lr: float = 0.05  # Adam on the extended code (z and styles)
+    lambda_vgg: float = 1.0  # the paper's lambda_MSE for the VGG loss
+    lambda_pgn: float = 20.0  # ... and for the PGNs
+    sweep: tuple = (0.0, 1.0, 5.0, 10.0, 20.0)  # Fig. 15, ResNet-4
+
+    def validate(self) -> None:
+        super().validate()
+        if self.image_size != 32 and self.scale is not Scale.PAPER:
+            raise ValueError("the inversion generator makes 32x32 images below scale='paper'")
+
+
+INV_PRESETS = {Scale.SMOKE: dict(n_images=2, generator_steps=5, n_train=32, warm_steps=3, steps=3, sweep=(0.0, 20.0)),
+               Scale.CPU: dict(), Scale.PAPER: dict(n_images=100, generator_steps=50_000, n_train=0, warm_steps=5000, steps=1000)}
+
+
+def inversion_config(scale="cpu", seed=0, data_root=None, **kw) -> InversionConfig:
+    return InversionConfig.for_scale(scale, INV_PRESETS, seed=seed, data_root=data_root, **kw)
+
+
+def _score(images: torch.Tensor, targets: torch.Tensor) -> dict:
+    return {"quality": quality(images, targets), "images": to_uint8(images)}
+
+
+@experiment("pgn/inversion")
+def inversion(cfg: InversionConfig) -> dict:
+    """Train the generator on train-split crops, invert test-split crops: MSE warm start, then each loss
+    (PL-VGG-16 + 1 MSE, PGNs + 20 MSE as in the paper), and ResNet-4 with each lambda_MSE of Fig. 15."""
+    from repro.data.photos import random_crops
+
+    vgg, _ = _losses()
+    train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size)
+    generator, gen_losses = train_generator(train, cfg.generator_steps, seed=cfg.seed)
+    targets = random_crops(cfg.n_images, cfg.image_size, split="test", seed=10_000 + cfg.seed, max_side=4 * cfg.image_size)
+    warm = invert(generator, targets, mse_source(), cfg.warm_steps, lr=cfg.lr)
+    out = {"targets": to_uint8(targets), "generator_loss": gen_losses, "warm": _score(render(generator, warm), targets),
+           "runs": {}, "sweep": {}}
+    srcs = sources(cfg.scale, BASELINES + tuple(PGNS))
+    weights = {"MSE": 0.0, "PL-VGG-16": cfg.lambda_vgg, "PL-AlexNet": cfg.lambda_vgg}
+    for name, source in tqdm(srcs.items(), desc="inversion sources"):
+        images = render(generator, invert(generator, targets, source.plus_mse(weights.get(name, cfg.lambda_pgn)), cfg.steps, warm, cfg.lr))
+        out["runs"][name] = _score(images, targets)
+        if source.pgn is not None:
+            out["runs"][name]["cosine"] = true_gradient_cosine(source, vgg, images, targets)
+        if name == "ResNet-4":
+            out["untrained_cosine"] = true_gradient_cosine(untrained_source(cfg.scale, cfg.seed), vgg, images, targets)
+    for lam in cfg.sweep:  # Fig. 15: ResNet-4 + lambda_MSE * MSE (the main run is lambda_MSE = lambda_pgn)
+        if lam == cfg.lambda_pgn:
+            out["sweep"][f"{lam:g}"] = {k: out["runs"]["ResNet-4"][k] for k in ("quality", "images")}
+            continue
+        images = render(generator, invert(generator, targets, srcs["ResNet-4"].plus_mse(lam), cfg.steps, warm, cfg.lr))
+        out["sweep"][f"{lam:g}"] = _score(images, targets)
+    return out
+
+
+# ---- talking-heads analogue (Tables 3/8, Figs. 6/12/13) -------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class HeadsConfig(ExperimentConfig):
+    VERSION = 2
+    image_size: int = 32
+    n_subjects: int = 4
+    shots: int = 8
+    pretrain_steps: int = 400
+    n_train: int = 2048
+    batch: int = 16
+    steps: int = 50
+    lr: float = 5e-4
+    pretrain_lr: float = 2e-3
+    lambda_pgn: float = 20.0
+    width: int = 32
+
+
+HEADS_PRESETS = {Scale.SMOKE: dict(n_subjects=1, shots=2, pretrain_steps=3, n_train=16, batch=4, steps=2, width=8),
+                 Scale.CPU: dict(), Scale.PAPER: dict(image_size=256, n_subjects=50, pretrain_steps=100_000, n_train=0, lr=5e-5)}
+
+
+def heads_config(scale="cpu", seed=0, data_root=None, **kw) -> HeadsConfig:
+    return HeadsConfig.for_scale(scale, HEADS_PRESETS, seed=seed, data_root=data_root, **kw)
+
+
+def subject_frames(cfg: HeadsConfig, subject: str) -> torch.Tensor:
+    """2 x ``shots`` "frames" of one subject: crops of one held-out photo at a fixed zoom (a quarter of
+    its short side) at random positions -- the same "person" in different "poses"."""
+    from repro.data.photos import load_photo, random_crops  # noqa: F401
+    from repro.data.images import resize, to_tensor
+
+    img = load_photo(subject)
+    side = min(img.shape[:2]) // 2
+    rng = np.random.default_rng(cfg.seed * 31 + len(subject))
+    crops = []
+    for _ in range(2 * cfg.shots):
+        top, left = int(rng.integers(img.shape[0] - side + 1)), int(rng.integers(img.shape[1] - side + 1))
+        crops.append(resize(img[top:top + side, left:left + side], cfg.image_size))
+    return to_tensor(crops)
+
+
+@experiment("pgn/heads")
+def heads(cfg: HeadsConfig) -> dict:
+    """Pretrain a sketch -> photo generator on train-split crops (MSE + PL-VGG-16), then for each
+    subject (a test photo) fine-tune a copy on its 8 "train" frames with each loss for ``steps``
+    iterations and score the 8 "train" and 8 "holdout" frames."""
+    import copy
+
+    from repro.data.photos import photo_ids, random_crops
+
+    vgg, _ = _losses()
+    if cfg.scale is Scale.PAPER:
+        raise ValueError("the talking-heads experiment at scale='paper' needs VoxCeleb2 and the authors' generator: not offline")
+    torch.manual_seed(cfg.seed)
+    train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size)
+    base = SketchGenerator(cfg.width)
+    pretrain = perceptual_source("PL-VGG-16", vgg).plus_mse(20.0)
+    fit(base, edge_sketch(train), train, pretrain, cfg.pretrain_steps, cfg.pretrain_lr, batch=cfg.batch, seed=cfg.seed, desc="pretrain")
+    subjects = [s for s in photo_ids("test")][: cfg.n_subjects]
+    weights = {"MSE": 0.0, "PL-VGG-16": 0.0, "PL-AlexNet": 0.0}  # the paper: VGG alone, PGNs + 20 MSE
+    srcs = sources(cfg.scale, BASELINES + tuple(PGNS))
+    out = {"subjects": subjects, "runs": {name: {"train": [], "holdout": [], "cosine": []} for name in ["pretrained", *srcs]}, "frames": {}, "untrained_cosine": []}
+    untrained = untrained_source(cfg.scale, cfg.seed)
+    for subject in tqdm(subjects, desc="subjects"):
+        frames = subject_frames(cfg, subject)
+        shots, holdout = frames[: cfg.shots], frames[cfg.shots:]
+        out["frames"][subject] = to_uint8(frames[[0, cfg.shots]])
+        for name, source in [("pretrained", None), *srcs.items()]:
+            model = copy.deepcopy(base)
+            if source is not None:
+                fit(model, edge_sketch(shots), shots, source.plus_mse(weights.get(name, cfg.lambda_pgn)), cfg.steps, cfg.lr,
+                    seed=cfg.seed, desc=f"fine-tune {name}")
+            with torch.no_grad():
+                images = {split: model(edge_sketch(x)) for split, x in (("train", shots), ("holdout", holdout))}
+            for split, x in (("train", shots), ("holdout", holdout)):
+                out["runs"][name][split].append({**quality(images[split], x), "example": to_uint8(images[split][:1])})
+            if source is not None and source.pgn is not None:
+                out["runs"][name]["cosine"].extend(true_gradient_cosine(source, vgg, images["train"], shots))
+            if name == "ResNet-4":
+                out["untrained_cosine"].extend(true_gradient_cosine(untrained, vgg, images["train"], shots))
+    return out
