@@ -6,27 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from repro.pgn import PGN, PGNConfig, PerceptualLoss, cosine_similarity, meta_loss
+from repro.pgn import PGNConfig, PerceptualLoss, cosine_similarity, meta_loss
 from repro.zoo import create_model
-
-
-class TinyVGG(nn.Module):
-    """Stand-in for the AvgPool VGG-16 (float64, random, frozen) so the tests run in milliseconds."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.convs = nn.ModuleList([nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 5, 3, padding=1)])
-        for p in self.parameters():
-            p.requires_grad_(False)
-
-    def forward(self, x, layers):
-        out, h = [], x
-        for conv in self.convs:
-            h = torch.relu(conv(h))
-            out.append(h)
-            h = nn.functional.avg_pool2d(h, 2)
-        return out
 
 
 @pytest.mark.parametrize("mode", ["proxy", "constrained", "hybrid"])
@@ -53,8 +34,8 @@ def test_constrained_proxy_stays_in_the_widened_colour_range():
     assert torch.allclose(denormalize(normalize(x)), x, atol=1e-6)
 
 
-def test_true_perceptual_gradient_matches_finite_differences():
-    loss = PerceptualLoss(TinyVGG().double())
+def test_true_perceptual_gradient_matches_finite_differences(tiny_features):
+    loss = PerceptualLoss(tiny_features().double())
     torch.manual_seed(1)
     y_hat, y = torch.randn(1, 3, 8, 8, dtype=torch.float64), torch.randn(1, 3, 8, 8, dtype=torch.float64)
     g = loss.gradient(y_hat, y)
@@ -76,9 +57,9 @@ def test_backbones_match_the_papers_sizes():
 
 
 @pytest.mark.parametrize("mode", ["direct", "constrained"])
-def test_meta_loss_trains_the_backbone_towards_the_true_gradient(mode):
+def test_meta_loss_trains_the_backbone_towards_the_true_gradient(mode, tiny_features):
     torch.manual_seed(0)
-    loss_fn = PerceptualLoss(TinyVGG())
+    loss_fn = PerceptualLoss(tiny_features())
     pgn = create_model("pgn_resnet4", width=4, mode=mode)
     opt = torch.optim.Adam(pgn.parameters(), lr=1e-2)
     y = torch.randn(4, 3, 8, 8)

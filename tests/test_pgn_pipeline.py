@@ -18,25 +18,6 @@ from repro.zoo import create_model
 from repro.zoo.pgn_backbones import backbone
 
 
-class TinyFeatures(nn.Module):
-    """A frozen random 2-layer stand-in for VGG (float64) so gradient tests run in milliseconds."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.convs = nn.ModuleList([nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 5, 3, padding=1)]).double()
-        for p in self.parameters():
-            p.requires_grad_(False)
-
-    def forward(self, x):
-        out, h = [], x
-        for conv in self.convs:
-            h = torch.relu(conv(h))
-            out.append(h)
-            h = nn.functional.avg_pool2d(h, 2)
-        return out
-
-
 def _randomise_batchnorm(net: nn.Module) -> nn.Module:
     with torch.no_grad():
         for m in net.modules():
@@ -81,12 +62,12 @@ def test_peak_memory_grows_with_the_image_area():
 
 # ---- training and checkpoints -----------------------------------------------------------------------------
 @pytest.fixture
-def tiny_train(empty_cache):
+def tiny_train(empty_cache, tiny_features):
     from repro.pgn.training import config, train
 
     cfg = config("smoke", steps=6)
     images = torch.rand(24, 3, cfg.image_size, cfg.image_size)
-    return cfg, lambda: train(cfg, PerceptualLoss(TinyFeatures().float(), layers=None), images, progress=False)
+    return cfg, lambda: train(cfg, PerceptualLoss(tiny_features(), layers=None), images, progress=False)
 
 
 def test_training_is_deterministic_and_resets_stagnating_autoencoders(tiny_train):
@@ -158,8 +139,8 @@ def test_trained_pgn_beats_an_untrained_one_on_held_out_photos():
 
 
 # ---- tasks -------------------------------------------------------------------------------------------------
-def test_perceptual_source_is_the_gradient_in_image_space():
-    loss = PerceptualLoss(TinyFeatures(), layers=None)
+def test_perceptual_source_is_the_gradient_in_image_space(tiny_features):
+    loss = PerceptualLoss(tiny_features().double(), layers=None)
     torch.manual_seed(0)
     a, b = torch.rand(2, 3, 8, 8, dtype=torch.float64), torch.rand(2, 3, 8, 8, dtype=torch.float64)
     x = a.clone().requires_grad_(True)
@@ -189,8 +170,8 @@ def test_grouped_dip_networks_are_independent():
     assert torch.equal(out[0], out2[0]) and torch.equal(out[2], out2[2]) and not torch.equal(out[1], out2[1])
 
 
-def test_dip_with_mse_fits_its_targets_and_is_deterministic():
-    loss = PerceptualLoss(TinyFeatures().float(), layers=None)
+def test_dip_with_mse_fits_its_targets_and_is_deterministic(tiny_features):
+    loss = PerceptualLoss(tiny_features(), layers=None)
     targets = torch.rand(2, 3, 16, 16)
     runs = [deep_image_prior(targets, mse_source(), loss, steps=30, width=8, depth=2, progress=False) for _ in range(2)]
     assert runs[0]["perceptual"] == runs[1]["perceptual"]
