@@ -134,7 +134,7 @@ class DIPConfig(ExperimentConfig):
     VERSION = 2
     image_size: int = 32
     n_images: int = 8
-    steps: int = 300
+    steps: int = 200
     track_every: int = 5
     patience_fraction: float = 0.2  # the paper: 2000 of 10000 iterations
     lr: float = 0.01
@@ -187,10 +187,10 @@ class InversionConfig(ExperimentConfig):
     VERSION = 2
     image_size: int = 32
     n_images: int = 8
-    generator_steps: int = 600
+    generator_steps: int = 400
     n_train: int = 2048
-    warm_steps: int = 200
-    steps: int = 200
+    warm_steps: int = 150
+    steps: int = 150
     lr: float = 0.05  # Adam on the extended code (z and styles)
     lambda_vgg: float = 1.0  # the paper's lambda_MSE for the VGG loss
     lambda_pgn: float = 20.0  # ... and for the PGNs
@@ -250,9 +250,9 @@ def inversion(cfg: InversionConfig) -> dict:
 class HeadsConfig(ExperimentConfig):
     VERSION = 2
     image_size: int = 32
-    n_subjects: int = 4
+    n_subjects: int = 3
     shots: int = 8
-    pretrain_steps: int = 400
+    pretrain_steps: int = 300
     n_train: int = 2048
     batch: int = 16
     steps: int = 50

@@ -1,6 +1,14 @@
-"""PGN (Nikulin et al.): perceptual gradient networks (:mod:`.pgn`). The backbones are in the
-model zoo (:mod:`repro.zoo.pgn_backbones`). The training pipeline, the trained checkpoints and the
-chapters are not built yet (issue 5)."""
+"""PGN (Nikulin et al.): perceptual gradient networks.
+
+* :mod:`.pgn` — the four gradient parametrisations (Eqs. 2-9), the perceptual loss, the meta-loss (Eq. 10);
+* :mod:`.training` — the autoencoder-zoo training pipeline (Fig. 1) and ``repro train-pgn``;
+* :mod:`.checkpoints` — trained PGNs as files (``data/pgn/``), loaded by ``create_model(..., pretrained=True)``;
+* :mod:`.tasks` — gradient sources and the three tasks (Deep Image Prior, latent inversion, fine-tuning);
+* :mod:`.cost` — MACs, inference rewrites, time and peak memory of producing a gradient.
+
+The backbones are in the model zoo (:mod:`repro.zoo.pgn_backbones`); the chapters' experiments in
+:mod:`repro.experiments.pgn_experiments` and :mod:`repro.experiments.pgn_tables`.
+"""
 from repro.pgn.pgn import MODES, PGN, PGNConfig, PerceptualLoss, cosine_similarity, meta_loss
 
 __all__ = ["MODES", "PGN", "PGNConfig", "PerceptualLoss", "cosine_similarity", "meta_loss"]

@@ -16,6 +16,12 @@ An autoencoder is reset (fresh weights and optimiser) when its true perceptual l
 improved for ``patience`` steps, or explodes past twice its first value: the PGN keeps seeing
 images from every stage of training, from noise-like to nearly converged.
 
+What short CPU runs showed (300-step sketches, judged by a short Deep Image Prior run driven by the
+trained PGN): dropping the meta-loss's VGG and L1 terms raises the training cosine but makes the
+PGN a worse optimiser, as the paper says those terms keep colours; the hybrid parametrisation
+(Eq. 8) with the paper's gamma learns far slower; wider autoencoders, width 64 or lr 1e-3 change
+little. A better PGN mostly needs far more steps (scale='paper').
+
 :func:`train` is a pure function of a :class:`PGNTrainConfig`; ``repro train-pgn`` runs it and
 writes the checkpoint (float16 weights), its config and sha256 into ``data/pgn/`` (see
 :mod:`repro.pgn.checkpoints`).
