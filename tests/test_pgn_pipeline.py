@@ -241,3 +241,20 @@ def test_dip_experiment_at_smoke_scale(tmp_path):
     assert pe.dip(pe.dip_config("smoke"), store=store) == result  # stored and reused
     with pytest.raises(ValueError, match="multiple of 8"):
         pe.dip_config("smoke", image_size=20)
+
+
+def test_paper_scale_training_reads_imagenet_from_data_root(tmp_path, tiny_features):
+    from PIL import Image
+
+    from repro.pgn.training import config, train
+
+    with pytest.raises(FileNotFoundError, match="imagenet_train"):
+        train(config("paper", data_root=str(tmp_path), steps=1), PerceptualLoss(tiny_features(), layers=None), progress=False)
+    folder = tmp_path / "imagenet_train" / "n01440764"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    cfg = config("paper", data_root=str(tmp_path), steps=2, image_size=16, batch_size=3, width=4, ae_width=4, log_every=1)
+    result = train(cfg, PerceptualLoss(tiny_features(), layers=None), progress=False)
+    assert len(result["log"]["cosine"]) == 2

@@ -8,6 +8,7 @@ Expected layout (only the folders a chapter needs must exist)::
       paris_streetview/{train,test}/ Paris StreetView (AWA)
       places2/{train,test}/          Places2 (AWA)
       masks/                         NVIDIA irregular mask PNGs (AWA; white = hole)
+      imagenet_train/                ImageNet training images (PGN training; any sub-folders)
       imagenet_val/                  ImageNet validation images (PGN)
       ffhq/                          FFHQ images (PGN, Image2StyleGAN)
       facades/{train,test}/          pix2pix facades, A|B side by side (MTAdam)
@@ -36,6 +37,7 @@ DATASETS: dict[str, str] = {
     "paris_streetview": "paris_streetview",
     "places2": "places2",
     "masks": "masks",
+    "imagenet_train": "imagenet_train",
     "imagenet_val": "imagenet_val",
     "ffhq": "ffhq",
     "facades": "facades",

@@ -10,7 +10,11 @@
   sketch-to-photo generator on 8 crops of one held-out photo, scored on 8 other crops of it.
 
 The PGNs are the trained ones of the zoo (:mod:`repro.pgn.checkpoints`: the committed cpu-scale
-checkpoints below scale='paper').
+checkpoints below scale='paper'; at scale='paper' those of ``repro train-pgn --scale paper``).
+
+At scale='paper', DIP reads ``<data_root>/imagenet_val``. No StyleGAN, talking-heads model or
+VoxCeleb2 exists offline, so the inversion and talking-heads experiments stay analogues on the
+photo bank and only take the paper's sizes (N images, T iterations, the paper's learning rate).
 """
 from __future__ import annotations
 
@@ -94,7 +98,7 @@ def held_out_photos(cfg, n: int) -> torch.Tensor:
     if cfg.scale is Scale.PAPER:
         from repro.data.folders import ImageFolder, dataset_path
 
-        return ImageFolder(dataset_path(cfg.data_root, "imagenet", "val"), cfg.image_size, limit=n).load_all()
+        return ImageFolder(dataset_path(cfg.data_root, "imagenet_val"), cfg.image_size, limit=n).load_all()
     return photos("test", cfg.image_size)[:n]
 
 
@@ -203,7 +207,7 @@ class InversionConfig(ExperimentConfig):
 
 
 INV_PRESETS = {Scale.SMOKE: dict(n_images=2, generator_steps=5, n_train=32, warm_steps=3, steps=3, sweep=(0.0, 20.0)),
-               Scale.CPU: dict(), Scale.PAPER: dict(n_images=100, generator_steps=50_000, n_train=0, warm_steps=5000, steps=1000)}
+               Scale.CPU: dict(), Scale.PAPER: dict(n_images=100, generator_steps=50_000, n_train=20_000, warm_steps=5000, steps=1000)}
 
 
 def inversion_config(scale="cpu", seed=0, data_root=None, **kw) -> InversionConfig:
@@ -263,7 +267,7 @@ class HeadsConfig(ExperimentConfig):
 
 
 HEADS_PRESETS = {Scale.SMOKE: dict(n_subjects=1, shots=2, pretrain_steps=3, n_train=16, batch=4, steps=2, width=8),
-                 Scale.CPU: dict(), Scale.PAPER: dict(image_size=256, n_subjects=50, pretrain_steps=100_000, n_train=0, lr=5e-5)}
+                 Scale.CPU: dict(), Scale.PAPER: dict(image_size=64, n_subjects=8, pretrain_steps=20_000, n_train=20_000, lr=5e-5)}
 
 
 def heads_config(scale="cpu", seed=0, data_root=None, **kw) -> HeadsConfig:
@@ -296,8 +300,6 @@ def heads(cfg: HeadsConfig) -> dict:
     from repro.data.photos import photo_ids, random_crops
 
     vgg, _ = _losses()
-    if cfg.scale is Scale.PAPER:
-        raise ValueError("the talking-heads experiment at scale='paper' needs VoxCeleb2 and the authors' generator: not offline")
     torch.manual_seed(cfg.seed)
     train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size)
     base = SketchGenerator(cfg.width)

@@ -90,9 +90,11 @@ class PGNTrainConfig(ExperimentConfig):
         multiple = 32 if self.backbone == "unet" else 8
         if self.image_size % multiple:
             raise ValueError(f"image_size must be a multiple of {multiple} for backbone {self.backbone!r}")
-        for name in ("steps", "width", "patience", "n_crops", "log_every"):
+        for name in ("steps", "width", "patience", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_crops < 0 or (self.n_crops == 0 and self.scale is not Scale.PAPER):
+            raise ValueError(f"n_crops must be >= 1 (0 = every image of data_root, scale='paper' only), got {self.n_crops}")
 
     @property
     def name(self) -> str:
@@ -111,15 +113,16 @@ def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **
     return PGNTrainConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
 
 
-def training_images(cfg: PGNTrainConfig) -> torch.Tensor:
+def training_images(cfg: PGNTrainConfig):
     """Photo-bank *train* crops in [0, 1] (sides from the image size to 4x it, so the PGN sees several
-    zooms); at scale='paper' the ImageNet train folder under ``data_root``."""
+    zooms); at scale='paper' the ImageNet training images under ``<data_root>/imagenet_train``, read
+    lazily (an indexable :class:`repro.data.folders.ImageFolder`: item ``i`` is one image)."""
     from repro.data.photos import random_crops
 
     if cfg.scale is Scale.PAPER:
         from repro.data.folders import ImageFolder, dataset_path
 
-        return ImageFolder(dataset_path(cfg.data_root, "imagenet", "train"), cfg.image_size, limit=cfg.n_crops or None).load_all()
+        return ImageFolder(dataset_path(cfg.data_root, "imagenet_train"), cfg.image_size, limit=cfg.n_crops or None)
     return random_crops(cfg.n_crops, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size)
 
 
@@ -132,7 +135,7 @@ def _fresh_autoencoders(cfg: PGNTrainConfig, generator: torch.Generator) -> list
     return out
 
 
-def train(cfg: PGNTrainConfig, perceptual=None, images: "torch.Tensor | None" = None, progress: bool = True) -> dict:
+def train(cfg: PGNTrainConfig, perceptual=None, images=None, progress: bool = True) -> dict:
     """Train one PGN; returns ``{"pgn": PGN (eval mode), "log": {...}, "seconds": float}``.
 
     The log holds, every ``log_every`` steps, the meta-loss parts, the cosine similarity between the
@@ -154,7 +157,7 @@ def train(cfg: PGNTrainConfig, perceptual=None, images: "torch.Tensor | None" = 
     start = time.perf_counter()
     for step in tqdm(range(cfg.steps), desc=f"train {cfg.name} ({cfg.mode})", **({} if progress else {"disable": True})):
         idx = torch.randint(len(images), (cfg.batch_size,), generator=gen)
-        y = images[idx]
+        y = torch.stack([images[int(i)] for i in idx])  # a tensor or a lazy image folder
         flip = torch.rand(cfg.batch_size, generator=gen) < 0.5
         y = normalize(torch.where(flip.view(-1, 1, 1, 1), y.flip(-1), y))
         y_hat = torch.cat([ae(y[i * sub:(i + 1) * sub]) for i, (ae, _) in enumerate(zoo)])
