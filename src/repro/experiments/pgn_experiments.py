@@ -31,6 +31,7 @@ from repro.pgn import checkpoints
 from repro.pgn.pgn import alexnet_loss, vgg_loss
 from repro.pgn.tasks import (SketchGenerator, deep_image_prior, edge_sketch, fit, invert, mse_source, perceptual_source,
                              perceptual_values, pgn_source, render, stability, train_generator, true_gradient_cosine)
+from repro.runtime import device
 from repro.store import experiment
 
 #: Display name -> (zoo name, mode) of the PGNs the chapters compare.
@@ -48,7 +49,7 @@ def pgn_scale(scale: Scale) -> str:
 
 @functools.lru_cache(maxsize=2)
 def _losses():
-    return vgg_loss(), alexnet_loss()
+    return vgg_loss().to(device()), alexnet_loss().to(device())
 
 
 def sources(scale: Scale, names: "tuple | None" = None) -> dict:
@@ -57,7 +58,7 @@ def sources(scale: Scale, names: "tuple | None" = None) -> dict:
     out = {"MSE": lambda: mse_source(), "PL-VGG-16": lambda: perceptual_source("PL-VGG-16", vgg),
            "PL-AlexNet": lambda: perceptual_source("PL-AlexNet", alex)}
     for label, (name, mode) in {**PGNS, **VARIANTS}.items():
-        out[label] = functools.partial(lambda lb, n, m: pgn_source(lb, checkpoints.load(n, m, pgn_scale(scale))), label, name, mode)
+        out[label] = functools.partial(lambda lb, n, m: pgn_source(lb, checkpoints.load(n, m, pgn_scale(scale)).to(device())), label, name, mode)
     return {k: f() for k, f in out.items() if names is None or k in names}
 
 
@@ -77,11 +78,11 @@ def untrained_source(scale: Scale, seed: int = 0):
 
     width = checkpoints.entry("pgn_resnet4", "constrained", pgn_scale(scale))["config"]["width"]
     torch.manual_seed(seed)
-    return pgn_source("untrained ResNet-4", PGN(backbone("resnet4", width), PGNConfig(mode="constrained")))
+    return pgn_source("untrained ResNet-4", PGN(backbone("resnet4", width), PGNConfig(mode="constrained")).to(device()))
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    return (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    return (images.detach().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
 
 
 def quality(y_hat: torch.Tensor, y: torch.Tensor) -> dict:
@@ -168,7 +169,7 @@ def dip_config(scale="cpu", seed=0, data_root=None, **kw) -> DIPConfig:
 def dip(cfg: DIPConfig) -> dict:
     """Every source drives DIP on the same images; per source: the tracked true perceptual loss, each
     image's stability outcome, the final quality and (PGNs) the final gradient cosine."""
-    targets = held_out_photos(cfg, cfg.n_images)
+    targets = held_out_photos(cfg, cfg.n_images).to(device())
     vgg, _ = _losses()
     out = {"targets": to_uint8(targets), "runs": {}}
     for name, source in tqdm(sources(cfg.scale).items(), desc="DIP sources"):
@@ -225,9 +226,9 @@ def inversion(cfg: InversionConfig) -> dict:
     from repro.data.photos import random_crops
 
     vgg, _ = _losses()
-    train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size)
+    train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size).to(device())
     generator, gen_losses = train_generator(train, cfg.generator_steps, seed=cfg.seed)
-    targets = random_crops(cfg.n_images, cfg.image_size, split="test", seed=10_000 + cfg.seed, max_side=4 * cfg.image_size)
+    targets = random_crops(cfg.n_images, cfg.image_size, split="test", seed=10_000 + cfg.seed, max_side=4 * cfg.image_size).to(device())
     warm = invert(generator, targets, mse_source(), cfg.warm_steps, lr=cfg.lr)
     out = {"targets": to_uint8(targets), "generator_loss": gen_losses, "warm": _score(render(generator, warm), targets),
            "runs": {}, "sweep": {}}
@@ -301,8 +302,8 @@ def heads(cfg: HeadsConfig) -> dict:
 
     vgg, _ = _losses()
     torch.manual_seed(cfg.seed)
-    train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size)
-    base = SketchGenerator(cfg.width)
+    train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size).to(device())
+    base = SketchGenerator(cfg.width).to(device())
     pretrain = perceptual_source("PL-VGG-16", vgg).plus_mse(20.0)
     fit(base, edge_sketch(train), train, pretrain, cfg.pretrain_steps, cfg.pretrain_lr, batch=cfg.batch, seed=cfg.seed, desc="pretrain")
     subjects = [s for s in photo_ids("test")][: cfg.n_subjects]
@@ -311,7 +312,7 @@ def heads(cfg: HeadsConfig) -> dict:
     out = {"subjects": subjects, "runs": {name: {"train": [], "holdout": [], "cosine": []} for name in ["pretrained", *srcs]}, "frames": {}, "untrained_cosine": []}
     untrained = untrained_source(cfg.scale, cfg.seed)
     for subject in tqdm(subjects, desc="subjects"):
-        frames = subject_frames(cfg, subject)
+        frames = subject_frames(cfg, subject).to(device())
         shots, holdout = frames[: cfg.shots], frames[cfg.shots:]
         out["frames"][subject] = to_uint8(frames[[0, cfg.shots]])
         for name, source in [("pretrained", None), *srcs.items()]:

@@ -42,7 +42,7 @@ def save(result: dict, cfg, scale: "str | None" = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     key = _key(cfg.name, cfg.mode)
     buffer = io.BytesIO()
-    state = {k: v.half() if v.is_floating_point() else v for k, v in result["pgn"].backbone.state_dict().items()}
+    state = {k: v.cpu().half() if v.is_floating_point() else v.cpu() for k, v in result["pgn"].backbone.state_dict().items()}
     torch.save(state, buffer)
     data = buffer.getvalue()
     path = atomic_write_bytes(out / f"{key}.pt", data)

@@ -145,7 +145,8 @@ def deep_image_prior(targets: torch.Tensor, source: Source, truth: PerceptualLos
         raise ValueError(f"deep_image_prior needs H and W divisible by {2**depth}, got {(h, w)}")
     torch.manual_seed(seed)
     net = DIPSkip(n, width, depth)
-    z = torch.rand(1, n * net.in_ch, h, w) * 0.1  # DIP's fixed uniform noise input
+    z = (torch.rand(1, n * net.in_ch, h, w) * 0.1).to(targets.device)  # DIP's fixed uniform noise input
+    net.to(targets.device)
     opt = torch.optim.Adam(net.parameters(), lr)
     curve = {"iterations": [], "perceptual": []}
     for it in tqdm(range(steps), desc=f"DIP {source.name}", leave=False, **_bar(progress)):
@@ -227,7 +228,7 @@ def train_generator(images: torch.Tensor, steps: int, batch: int = 32, latent: i
                     seed: int = 0, progress: bool = True) -> tuple[PatchDecoder, list]:
     """Train the Image2StyleGAN analogue's generator: the decoder of an MSE autoencoder on 32x32 crops."""
     torch.manual_seed(seed)
-    enc, dec = PatchEncoder(latent, width), PatchDecoder(latent, width)
+    enc, dec = PatchEncoder(latent, width).to(images.device), PatchDecoder(latent, width).to(images.device)
     opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr)
     gen = torch.Generator().manual_seed(seed)
     losses = []
@@ -262,7 +263,7 @@ def invert(generator: PatchDecoder, targets: torch.Tensor, source: Source, steps
     MSE warm start), else the zero code. Returns ``{"z", "styles"}``."""
     n = len(targets)
     start = start or {"z": torch.zeros(n, generator.latent), "styles": generator.zero_styles(n)}
-    code = Code(start["z"], start["styles"])
+    code = Code(start["z"], start["styles"]).to(targets.device)
     opt = torch.optim.Adam(code.parameters(), lr)
     for _ in tqdm(range(steps), desc=f"invert {source.name}", leave=False, **_bar(progress)):
         out = code.render(generator)
@@ -281,8 +282,8 @@ def render(generator: PatchDecoder, code: dict) -> torch.Tensor:
 # ---- talking-heads analogue: few-shot fine-tuning --------------------------------------------------
 def edge_sketch(images: torch.Tensor) -> torch.Tensor:
     """The generator's input ("landmarks" analogue): Sobel edge magnitude of the grey image, in [-1, 1]."""
-    grey = (images * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
-    kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3)
+    grey = (images * torch.tensor([0.299, 0.587, 0.114], device=images.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], device=images.device).view(1, 1, 3, 3)
     gx, gy = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), kx), F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), kx.transpose(-1, -2))
     return (torch.sqrt(gx**2 + gy**2 + 1e-12).clamp(0, 1) * 2 - 1)
 

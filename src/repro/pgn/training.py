@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from repro.config import ExperimentConfig, Scale
+from repro.runtime import device
 from repro.pgn.pgn import MODES, PGN, PGNConfig, cosine_similarity, meta_step, normalize, vgg_loss
 from repro.zoo.pgn_backbones import BACKBONES, DoubleBlaze, backbone
 
@@ -130,7 +131,7 @@ def _fresh_autoencoders(cfg: PGNTrainConfig, generator: torch.Generator) -> list
     out = []
     for depth in AE_DEPTHS:
         torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
-        ae = Autoencoder(depth, cfg.ae_width)
+        ae = Autoencoder(depth, cfg.ae_width).to(device())
         out.append([ae, torch.optim.Adam(ae.parameters(), cfg.ae_lr)])
     return out
 
@@ -143,10 +144,11 @@ def train(cfg: PGNTrainConfig, perceptual=None, images=None, progress: bool = Tr
     autoencoder's true perceptual loss; plus the steps at which autoencoders were reset.
     """
     torch.manual_seed(cfg.seed)
-    perceptual = perceptual or vgg_loss()
+    dev = device()
+    perceptual = (perceptual or vgg_loss()).to(dev)
     images = training_images(cfg) if images is None else images
     gen = torch.Generator().manual_seed(cfg.seed)
-    pgn = PGN(backbone(cfg.backbone, cfg.width), PGNConfig(mode=cfg.mode)).train()
+    pgn = PGN(backbone(cfg.backbone, cfg.width), PGNConfig(mode=cfg.mode)).to(dev).train()
     opt = torch.optim.Adam(pgn.parameters(), cfg.lr)
     zoo = _fresh_autoencoders(cfg, gen)
     sub = cfg.batch_size // len(AE_DEPTHS)
@@ -157,8 +159,8 @@ def train(cfg: PGNTrainConfig, perceptual=None, images=None, progress: bool = Tr
     start = time.perf_counter()
     for step in tqdm(range(cfg.steps), desc=f"train {cfg.name} ({cfg.mode})", **({} if progress else {"disable": True})):
         idx = torch.randint(len(images), (cfg.batch_size,), generator=gen)
-        y = torch.stack([images[int(i)] for i in idx])  # a tensor or a lazy image folder
-        flip = torch.rand(cfg.batch_size, generator=gen) < 0.5
+        y = torch.stack([images[int(i)] for i in idx]).to(dev)  # a tensor or a lazy image folder
+        flip = (torch.rand(cfg.batch_size, generator=gen) < 0.5).to(dev)
         y = normalize(torch.where(flip.view(-1, 1, 1, 1), y.flip(-1), y))
         y_hat = torch.cat([ae(y[i * sub:(i + 1) * sub]) for i, (ae, _) in enumerate(zoo)])
         values, true_grad = perceptual.value_and_gradient(y_hat.detach(), y)
