@@ -47,3 +47,9 @@ def to_tensor(arrays: "list[np.ndarray]") -> torch.Tensor:
     """(H, W, 3) uint8 arrays -> float tensor (N, 3, H, W) in [0, 1]."""
     stacked = np.stack(arrays).astype(np.float32) / 255.0
     return torch.from_numpy(stacked).permute(0, 3, 1, 2).contiguous()
+
+
+def to_uint8_images(images: torch.Tensor) -> list:
+    """The inverse of :func:`to_tensor`: (N, 3, H, W) in [0, 1] -> nested lists of (H, W, 3) uint8
+    images (JSON-storable; NaN shown as black)."""
+    return (images.detach().nan_to_num(0.0).clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy().tolist()

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from repro import metrics
 from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
-from repro.data.images import decode_image, resize, to_tensor
+from repro.data.images import decode_image, resize, to_tensor, to_uint8_images
 from repro.data.paired import TASKS, paired_set
 from repro.experiments.hyperband import search as hyperband_search
 from repro.mtadam.baselines import make_optimizer
@@ -207,11 +207,6 @@ def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed
     fake = predict(generator, x_test)
     final = evaluate(fake, y_test, test_features)
     return {"final": final, "curves": curves, "samples": to_uint8_images(fake[: cfg.n_samples]), "generator": generator}
-
-
-def to_uint8_images(images: torch.Tensor) -> list:
-    """(N, 3, H, W) in [0, 1] -> nested lists of (H, W, 3) uint8 images (JSON-storable)."""
-    return (images.nan_to_num(0.0).clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy().tolist()
 
 
 # ---- Hyperband over lambda_L1 ------------------------------------------------------------------

@@ -30,10 +30,10 @@ import torch.nn.functional as F
 from repro import metrics
 from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
-from repro.data.images import center_square, decode_image, resize, to_tensor
+from repro.data.images import center_square, decode_image, resize, to_tensor, to_uint8_images
 from repro.data.photos import load_photo, photo_ids, random_crops
 from repro.experiments.hyperband import search as hyperband_search
-from repro.experiments.mtadam_pix2pix import ORDER, reference_features, to_uint8_images, train_methods
+from repro.experiments.mtadam_pix2pix import ORDER, reference_features, train_methods
 from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
