@@ -47,6 +47,23 @@ class TinyFeatures(nn.Module):
         return out
 
 
+def _randomise_batchnorm(net: nn.Module) -> nn.Module:
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return net.eval()
+
+
+@pytest.fixture
+def randomise_batchnorm():
+    """Give every BatchNorm of a network non-trivial statistics and affine parameters; eval mode."""
+    return _randomise_batchnorm
+
+
 @pytest.fixture
 def tiny_features():
     """Factory of :class:`TinyFeatures` (call ``.double()`` for finite-difference checks)."""

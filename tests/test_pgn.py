@@ -78,20 +78,12 @@ def test_meta_loss_trains_the_backbone_towards_the_true_gradient(mode, tiny_feat
         PGNConfig(mode="magic")
 
 
-def test_folding_batchnorm_keeps_the_outputs():
+def test_folding_batchnorm_keeps_the_outputs(randomise_batchnorm):
     from repro.pgn.cost import fold_batchnorm
 
     torch.manual_seed(0)
     for name in ("pgn_resnet4", "pgn_unet"):
-        net = create_model(name).backbone
-        with torch.no_grad():  # non-trivial running statistics
-            for m in net.modules():
-                if isinstance(m, nn.BatchNorm2d):
-                    m.running_mean.uniform_(-0.5, 0.5)
-                    m.running_var.uniform_(0.5, 2.0)
-                    m.weight.uniform_(0.5, 1.5)
-                    m.bias.uniform_(-0.2, 0.2)
-        net.eval()
+        net = randomise_batchnorm(create_model(name).backbone)
         folded = fold_batchnorm(net)
         assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
         x = torch.randn(1, 6, 32, 32)

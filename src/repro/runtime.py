@@ -13,6 +13,12 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def progress(show: bool = True) -> dict:
+    """tqdm keyword arguments of a progress bar that ``show=False`` turns off; with ``show=True`` no
+    ``disable`` is passed, so ``TQDM_DISABLE`` (CI, nbval) still applies."""
+    return {} if show else {"disable": True}
+
+
 def median_seconds(fn, repeats: int = 5) -> float:
     """Median wall time of ``fn()`` over ``repeats`` calls after one warm-up (GPU work waited for)."""
     def timed() -> float:

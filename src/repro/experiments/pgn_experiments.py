@@ -26,6 +26,7 @@ import torch
 from tqdm import tqdm
 
 from repro.config import ExperimentConfig, Scale
+from repro.data.images import to_uint8_images
 from repro.metrics import lpips
 from repro.pgn import checkpoints
 from repro.pgn.pgn import alexnet_loss, vgg_loss
@@ -39,6 +40,7 @@ PGNS = {"ResNet-4": ("pgn_resnet4", "constrained"), "ResNet-6": ("pgn_resnet6", 
         "ResNet-8": ("pgn_resnet8", "constrained"), "UNet": ("pgn_unet", "constrained")}
 #: Table 5's other two parametrisations (ResNet-4 here; the paper's were ResNet-8).
 VARIANTS = {"Direct grad. ResNet-4": ("pgn_resnet4", "direct"), "Unconstr. proxy ResNet-4": ("pgn_resnet4", "proxy")}
+ALL_PGNS = {**PGNS, **VARIANTS}
 BASELINES = ("MSE", "PL-VGG-16", "PL-AlexNet")
 
 
@@ -57,7 +59,7 @@ def sources(scale: Scale, names: "tuple | None" = None) -> dict:
     vgg, alex = _losses()
     out = {"MSE": lambda: mse_source(), "PL-VGG-16": lambda: perceptual_source("PL-VGG-16", vgg),
            "PL-AlexNet": lambda: perceptual_source("PL-AlexNet", alex)}
-    for label, (name, mode) in {**PGNS, **VARIANTS}.items():
+    for label, (name, mode) in ALL_PGNS.items():
         out[label] = functools.partial(lambda lb, n, m: pgn_source(lb, checkpoints.load(n, m, pgn_scale(scale)).to(device())), label, name, mode)
     return {k: f() for k, f in out.items() if names is None or k in names}
 
@@ -66,7 +68,7 @@ def load_pgn(label: str, scale: "str | Scale" = "cpu"):
     """A trained PGN by its display name (``"ResNet-4"``, ``"Direct grad. ResNet-4"``, ...)."""
     from repro.config import parse_scale
 
-    name, mode = {**PGNS, **VARIANTS}[label]
+    name, mode = ALL_PGNS[label]
     return checkpoints.load(name, mode, pgn_scale(parse_scale(scale)))
 
 
@@ -79,10 +81,6 @@ def untrained_source(scale: Scale, seed: int = 0):
     width = checkpoints.entry("pgn_resnet4", "constrained", pgn_scale(scale))["config"]["width"]
     torch.manual_seed(seed)
     return pgn_source("untrained ResNet-4", PGN(backbone("resnet4", width), PGNConfig(mode="constrained")).to(device()))
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    return (images.detach().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
 
 
 def quality(y_hat: torch.Tensor, y: torch.Tensor) -> dict:
@@ -136,7 +134,7 @@ def cost(cfg: CostConfig) -> dict:
 # ---- Deep Image Prior (Tables 2/7 left, 5; Figs. 3/10) -----------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class DIPConfig(ExperimentConfig):
-    VERSION = 2
+    VERSION = 3  # 3: images stored as (H, W, 3)
     image_size: int = 32
     n_images: int = 8
     steps: int = 200
@@ -171,13 +169,13 @@ def dip(cfg: DIPConfig) -> dict:
     image's stability outcome, the final quality and (PGNs) the final gradient cosine."""
     targets = held_out_photos(cfg, cfg.n_images).to(device())
     vgg, _ = _losses()
-    out = {"targets": to_uint8(targets), "runs": {}}
+    out = {"targets": to_uint8_images(targets), "runs": {}}
     for name, source in tqdm(sources(cfg.scale).items(), desc="DIP sources"):
         curve = deep_image_prior(targets, source, vgg, cfg.steps, cfg.lr, cfg.track_every, cfg.seed, cfg.width)
         per_image = np.asarray(curve["perceptual"]).T  # images x tracked iterations
         run = {"iterations": curve["iterations"], "perceptual": per_image,
-               "stability": [stability(curve["iterations"], list(p), cfg.steps, cfg.patience) for p in per_image],
-               "quality": quality(curve["images"], targets), "images": to_uint8(curve["images"])}
+               "stability": [stability(curve["iterations"], list(p), cfg.patience) for p in per_image],
+               "quality": quality(curve["images"], targets), "images": to_uint8_images(curve["images"])}
         if source.pgn is not None:
             run["cosine"] = true_gradient_cosine(source, vgg, curve["images"], targets)
         out["runs"][name] = run
@@ -189,7 +187,7 @@ def dip(cfg: DIPConfig) -> dict:
 # ---- Image2StyleGAN analogue (Tables 2/7 right, Figs. 4/11/15) -------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class InversionConfig(ExperimentConfig):
-    VERSION = 2
+    VERSION = 3  # 3: images stored as (H, W, 3)
     image_size: int = 32
     n_images: int = 8
     generator_steps: int = 400
@@ -216,7 +214,7 @@ def inversion_config(scale="cpu", seed=0, data_root=None, **kw) -> InversionConf
 
 
 def _score(images: torch.Tensor, targets: torch.Tensor) -> dict:
-    return {"quality": quality(images, targets), "images": to_uint8(images)}
+    return {"quality": quality(images, targets), "images": to_uint8_images(images)}
 
 
 @experiment("pgn/inversion")
@@ -230,7 +228,7 @@ def inversion(cfg: InversionConfig) -> dict:
     generator, gen_losses = train_generator(train, cfg.generator_steps, seed=cfg.seed)
     targets = random_crops(cfg.n_images, cfg.image_size, split="test", seed=10_000 + cfg.seed, max_side=4 * cfg.image_size).to(device())
     warm = invert(generator, targets, mse_source(), cfg.warm_steps, lr=cfg.lr)
-    out = {"targets": to_uint8(targets), "generator_loss": gen_losses, "warm": _score(render(generator, warm), targets),
+    out = {"targets": to_uint8_images(targets), "generator_loss": gen_losses, "warm": _score(render(generator, warm), targets),
            "runs": {}, "sweep": {}}
     srcs = sources(cfg.scale, BASELINES + tuple(PGNS))
     weights = {"MSE": 0.0, "PL-VGG-16": cfg.lambda_vgg, "PL-AlexNet": cfg.lambda_vgg}
@@ -253,7 +251,7 @@ def inversion(cfg: InversionConfig) -> dict:
 # ---- talking-heads analogue (Tables 3/8, Figs. 6/12/13) -------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class HeadsConfig(ExperimentConfig):
-    VERSION = 2
+    VERSION = 3  # 3: images stored as (H, W, 3)
     image_size: int = 32
     n_subjects: int = 3
     shots: int = 8
@@ -278,7 +276,7 @@ def heads_config(scale="cpu", seed=0, data_root=None, **kw) -> HeadsConfig:
 def subject_frames(cfg: HeadsConfig, subject: str) -> torch.Tensor:
     """2 x ``shots`` "frames" of one subject: crops of one held-out photo at a fixed zoom (a quarter of
     its short side) at random positions -- the same "person" in different "poses"."""
-    from repro.data.photos import load_photo, random_crops  # noqa: F401
+    from repro.data.photos import load_photo
     from repro.data.images import resize, to_tensor
 
     img = load_photo(subject)
@@ -314,7 +312,7 @@ def heads(cfg: HeadsConfig) -> dict:
     for subject in tqdm(subjects, desc="subjects"):
         frames = subject_frames(cfg, subject).to(device())
         shots, holdout = frames[: cfg.shots], frames[cfg.shots:]
-        out["frames"][subject] = to_uint8(frames[[0, cfg.shots]])
+        out["frames"][subject] = to_uint8_images(frames[[0, cfg.shots]])
         for name, source in [("pretrained", None), *srcs.items()]:
             model = copy.deepcopy(base)
             if source is not None:
@@ -323,7 +321,7 @@ def heads(cfg: HeadsConfig) -> dict:
             with torch.no_grad():
                 images = {split: model(edge_sketch(x)) for split, x in (("train", shots), ("holdout", holdout))}
             for split, x in (("train", shots), ("holdout", holdout)):
-                out["runs"][name][split].append({**quality(images[split], x), "example": to_uint8(images[split][:1])})
+                out["runs"][name][split].append({**quality(images[split], x), "example": to_uint8_images(images[split][:1])})
             if source is not None and source.pgn is not None:
                 out["runs"][name]["cosine"].extend(true_gradient_cosine(source, vgg, images["train"], shots))
             if name == "ResNet-4":

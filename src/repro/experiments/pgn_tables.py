@@ -21,7 +21,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from repro.experiments.pgn_experiments import BASELINES, PGNS, VARIANTS
+from repro.config import parse_scale
+from repro.data.images import to_uint8_images
+from repro.experiments.pgn_experiments import ALL_PGNS, BASELINES, PGNS, pgn_scale
+from repro.pgn import checkpoints
 from repro.report import Verdict, verdict
 
 #: Our rows -> the paper's row names (the paper's networks that are not offline, and their stand-ins).
@@ -238,14 +241,15 @@ def cosine_verdicts(frame: pd.DataFrame, untrained: dict) -> list[Verdict]:
 
 # ---- Figs. 7/14 ----------------------------------------------------------------------------------------
 def proxy_targets(pgns: dict, y_hat: torch.Tensor, y: torch.Tensor) -> dict:
-    """Each PGN's proxy target :math:`P(\\hat y, y)` for images in [0, 1], shown in [0, 1] (clamped)."""
+    """Each PGN's proxy target :math:`P(\\hat y, y)` for images in [0, 1], as (H, W, 3) uint8 images
+    (clamped to [0, 1])."""
     from repro.pgn.pgn import denormalize, normalize
 
     out = {}
     with torch.no_grad():
         for name, pgn in pgns.items():
             _, proxy = pgn.eval()(normalize(y_hat), normalize(y))
-            out[name] = denormalize(proxy).clamp(0, 1)
+            out[name] = to_uint8_images(denormalize(proxy))
     return out
 
 
@@ -263,15 +267,10 @@ def pairwise_wins(runs: dict, names: "tuple | None" = None, metric: str = "LPIPS
 
 
 # ---- the trained zoo -----------------------------------------------------------------------------------
-ALL_PGNS = {**PGNS, **VARIANTS}
 
 
 def zoo_frame(scale: str = "cpu") -> pd.DataFrame:
     """The trained PGNs a run at ``scale`` uses: training config, time, final cosine and sha256."""
-    from repro.experiments.pgn_experiments import pgn_scale
-    from repro.config import parse_scale
-    from repro.pgn import checkpoints
-
     where = pgn_scale(parse_scale(scale))
     rows = []
     for label, (name, mode) in ALL_PGNS.items():
@@ -286,33 +285,23 @@ def zoo_frame(scale: str = "cpu") -> pd.DataFrame:
 
 def training_logs(scale: str = "cpu", names: "dict | None" = None) -> dict:
     """Training logs by display name (``repro train-pgn`` wrote them next to the checkpoints)."""
-    from repro.experiments.pgn_experiments import pgn_scale
-    from repro.config import parse_scale
-    from repro.pgn import checkpoints
-
     where = pgn_scale(parse_scale(scale))
     return {label: checkpoints.training_log(name, mode, where) for label, (name, mode) in (names or ALL_PGNS).items()}
 
 
 def examples(result: dict, names: tuple, n: int = 4, key: str = "runs") -> dict:
     """Figure columns: the ground truth, then each run's first ``n`` reconstructions (uint8 images)."""
-    columns = {"ground truth": np.asarray(result["targets"], dtype=np.uint8)[:n].transpose(0, 2, 3, 1)}
+    columns = {"ground truth": result["targets"][:n]}
     for name in names:
-        columns[name] = np.asarray(result[key][name]["images"], dtype=np.uint8)[:n].transpose(0, 2, 3, 1)
+        columns[name] = result[key][name]["images"][:n]
     return columns
-
-
-def to_hwc(images) -> np.ndarray:
-    """(N, 3, H, W) in [0, 1] (tensor or array) -> (N, H, W, 3) uint8, for :func:`repro.viz.sample_table`."""
-    a = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
-    return (np.clip(a, 0, 1) * 255).round().astype(np.uint8).transpose(0, 2, 3, 1)
 
 
 def heads_examples(heads: dict, split: str, index: int) -> dict:
     """Figs. 6/12/13 columns: per subject (rows) its first ``split`` frame and every loss's output."""
-    columns = {"ground truth": [np.asarray(heads["frames"][s], dtype=np.uint8)[index].transpose(1, 2, 0) for s in heads["subjects"]]}
+    columns = {"ground truth": [heads["frames"][s][index] for s in heads["subjects"]]}
     for name, run in heads["runs"].items():
-        columns[name] = [np.asarray(entry["example"], dtype=np.uint8)[0].transpose(1, 2, 0) for entry in run[split]]
+        columns[name] = [entry["example"][0] for entry in run[split]]
     return columns
 
 
@@ -325,17 +314,13 @@ def untrained_row(dip: dict, inversion: dict, heads: dict) -> dict:
     return row
 
 
-def all_verdicts(scale: str = "cpu", seed: int = 0, data_root=None) -> pd.DataFrame:
-    """Every PGN verdict, with the table or figure it belongs to (stored runs; missing ones are run)."""
-    from repro.experiments import pgn_experiments as pe
-
-    kw = dict(seed=seed, data_root=data_root)
-    dip, inv = pe.dip(pe.dip_config(scale, **kw)), pe.inversion(pe.inversion_config(scale, **kw))
-    heads, cost = pe.heads(pe.heads_config(scale, **kw)), pe.cost(pe.cost_config(scale, **kw))
+def all_verdicts(dip: dict, inv: dict, heads: dict, cost: dict, scale: str = "cpu") -> pd.DataFrame:
+    """Every PGN verdict, with the table or figure it belongs to, from the four stored results (the
+    training logs of the PGNs that ``scale`` uses give Table 4's "Train" column)."""
     dip_q = quality_frame({"dip": {n: r["quality"] for n, r in dip["runs"].items()}})
     inv_q = quality_frame({"im2sg": {n: r["quality"] for n, r in inv["runs"].items()}})
     heads_q = quality_frame({s: heads_quality(heads, s) for s in ("train", "holdout")})
-    table4 = cosine_frame(training_logs(scale, pe.PGNS), dip, inv, heads)
+    table4 = cosine_frame(training_logs(scale, PGNS), dip, inv, heads)
     groups = [("Tables 1/6, Figs. 2/8", cost_verdicts(cost)), ("Table 5", stability_verdicts(dip)),
               ("Tables 2/7 (DIP)", quality_verdicts(dip_q, "dip", "DIP")),
               ("Tables 2/7 (Im2SG analogue)", quality_verdicts(inv_q, "im2sg", "Inversion")),

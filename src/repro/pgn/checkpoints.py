@@ -55,10 +55,6 @@ def save(result: dict, cfg, scale: "str | None" = None) -> Path:
     return path
 
 
-def available(scale: str = COMMITTED_SCALE) -> list[str]:
-    return sorted(manifest(scale))
-
-
 def entry(name: str, mode: str = "constrained", scale: str = COMMITTED_SCALE) -> dict:
     entries = manifest(scale)
     key = _key(name, mode)

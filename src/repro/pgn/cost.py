@@ -213,13 +213,13 @@ def gradient_costs(resolutions, batch: int = 2, repeats: int = 3, memory: bool =
     ``batch`` images and (``memory=True``) the peak working memory it adds (MiB, :func:`peak_memory_mb`)."""
     from tqdm import tqdm
 
-    from repro.runtime import median_seconds
+    from repro.runtime import median_seconds, progress as bar
 
     mac_size = 256 if 256 in resolutions else max(resolutions)
     jobs = [(model, size, batch) for model in MODELS for size in resolutions]
     peaks = peak_memory_mb(jobs) if memory else [float("nan")] * len(jobs)
     rows = []
-    for model in tqdm(MODELS, desc="gradient costs", **({} if progress else {"disable": True})):
+    for model in tqdm(MODELS, desc="gradient costs", **bar(progress)):
         fn, params = gradient_producer(model, mac_size, 1)
         info = {"model": model, "params_M": params / 1e6, "weights_MiB": params * 4 / 2**20, "mac_size": mac_size,
                 "GMACs": count_macs(fn) / 1e9}  # the rewrites keep the MAC count (zero taps count)

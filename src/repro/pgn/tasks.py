@@ -17,7 +17,7 @@ loss, so that batched independent problems stay independent). A :class:`Source` 
   as one grouped network, exactly independent), fixed noise input, Adam lr 0.01; the true VGG
   perceptual loss is tracked for the stability rules (:func:`stability`);
 * :func:`invert` — Image2StyleGAN analogue: optimise the latent codes of a fixed generator;
-* :func:`finetune` — talking-heads analogue: fine-tune a pretrained generator on a few images.
+* :func:`fit` — talking-heads analogue: fine-tune a pretrained generator on a few images.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from repro.pgn.pgn import PGN, PerceptualLoss, cosine_similarity, normalize
+from repro.runtime import progress as bar
 from repro.zoo.vgg import IMAGENET_STD
 
 
@@ -47,11 +48,6 @@ class Source:
         if weight == 0:
             return self
         return Source(f"{self.name} + {weight:g} MSE", lambda a, b: self._fn(a, b) + weight * _mse_grad(a, b), self.pgn)
-
-
-def _bar(progress: bool) -> dict:
-    """tqdm keyword arguments: no ``disable`` unless ``progress=False`` (so ``TQDM_DISABLE`` still applies)."""
-    return {} if progress else {"disable": True}
 
 
 def _mse_grad(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -149,7 +145,7 @@ def deep_image_prior(targets: torch.Tensor, source: Source, truth: PerceptualLos
     net.to(targets.device)
     opt = torch.optim.Adam(net.parameters(), lr)
     curve = {"iterations": [], "perceptual": []}
-    for it in tqdm(range(steps), desc=f"DIP {source.name}", leave=False, **_bar(progress)):
+    for it in tqdm(range(steps), desc=f"DIP {source.name}", leave=False, **bar(progress)):
         out = net(z)
         grad = source(out, targets)
         opt.zero_grad()
@@ -165,7 +161,7 @@ def deep_image_prior(targets: torch.Tensor, source: Source, truth: PerceptualLos
     return curve
 
 
-def stability(iterations: list, losses: list, total: int, patience: int) -> dict:
+def stability(iterations: list, losses: list, patience: int) -> dict:
     """Table 5's rules on one image's tracked true perceptual loss: ``diverged`` the first time it reaches
     twice its first value; ``stagnated`` when it has not improved for ``patience`` iterations; otherwise
     ``successful``. The run counts as stopped there; best iteration / loss are taken up to the stop."""
@@ -232,7 +228,7 @@ def train_generator(images: torch.Tensor, steps: int, batch: int = 32, latent: i
     opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr)
     gen = torch.Generator().manual_seed(seed)
     losses = []
-    for _ in tqdm(range(steps), desc="train generator", leave=False, **_bar(progress)):
+    for _ in tqdm(range(steps), desc="train generator", leave=False, **bar(progress)):
         x = images[torch.randint(len(images), (batch,), generator=gen)]
         loss = F.mse_loss(dec(enc(x)), x)
         opt.zero_grad()
@@ -265,7 +261,7 @@ def invert(generator: PatchDecoder, targets: torch.Tensor, source: Source, steps
     start = start or {"z": torch.zeros(n, generator.latent), "styles": generator.zero_styles(n)}
     code = Code(start["z"], start["styles"]).to(targets.device)
     opt = torch.optim.Adam(code.parameters(), lr)
-    for _ in tqdm(range(steps), desc=f"invert {source.name}", leave=False, **_bar(progress)):
+    for _ in tqdm(range(steps), desc=f"invert {source.name}", leave=False, **bar(progress)):
         out = code.render(generator)
         grad = source(out, targets)
         opt.zero_grad()
@@ -307,7 +303,7 @@ def fit(generator: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, sourc
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(generator.parameters(), lr)
     generator.train()
-    for _ in tqdm(range(steps), desc=desc, leave=False, **_bar(progress)):
+    for _ in tqdm(range(steps), desc=desc, leave=False, **bar(progress)):
         idx = torch.randint(len(inputs), (batch,), generator=gen) if batch else torch.arange(len(inputs))
         out = generator(inputs[idx])
         grad = source(out, targets[idx])

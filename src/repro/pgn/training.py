@@ -33,11 +33,10 @@ import time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from repro.config import ExperimentConfig, Scale
-from repro.runtime import device
+from repro.runtime import device, progress as bar
 from repro.pgn.pgn import MODES, PGN, PGNConfig, cosine_similarity, meta_step, normalize, vgg_loss
 from repro.zoo.pgn_backbones import BACKBONES, DoubleBlaze, backbone
 
@@ -157,7 +156,7 @@ def train(cfg: PGNTrainConfig, perceptual=None, images=None, progress: bool = Tr
     since = [0] * len(zoo)
     log = {"step": [], "cosine": [], "grad": [], "vgg": [], "l1": [], "ae_loss": [], "resets": []}
     start = time.perf_counter()
-    for step in tqdm(range(cfg.steps), desc=f"train {cfg.name} ({cfg.mode})", **({} if progress else {"disable": True})):
+    for step in tqdm(range(cfg.steps), desc=f"train {cfg.name} ({cfg.mode})", **bar(progress)):
         idx = torch.randint(len(images), (cfg.batch_size,), generator=gen)
         y = torch.stack([images[int(i)] for i in idx]).to(dev)  # a tensor or a lazy image folder
         flip = (torch.rand(cfg.batch_size, generator=gen) < 0.5).to(dev)
