@@ -202,7 +202,7 @@ def test_pairwise_wins_are_complementary():
 
 
 def test_cost_verdicts_read_the_ratios():
-    from repro.experiments.pgn_tables import cost_ratios, cost_verdicts
+    from repro.experiments.pgn_tables import cost_ratios, measured_verdicts, size_verdicts
     from repro.pgn.cost import MODELS
 
     rows = [{"model": m, "params_M": 10.0 if m == "VGG-16 PL" else 1.0, "GMACs": 50.0 if m == "VGG-16 PL" else 5.0,
@@ -210,9 +210,11 @@ def test_cost_verdicts_read_the_ratios():
             for m in MODELS]
     cost = {"rows": rows}
     assert cost_ratios(cost).loc["ResNet-4", "speed-up vs VGG-16"] == pytest.approx(2.5)
-    verdicts = {v.claim.split(" (")[0]: v.holds for v in cost_verdicts(cost)}
+    verdicts = {v.claim.split(" (")[0]: v.holds for v in size_verdicts(cost) + measured_verdicts(cost)}
     assert verdicts["ResNet-4 produces a gradient faster than the VGG-16 forward-backward"]
     assert verdicts["ResNet-4 needs less peak memory than the VGG-16 forward-backward"]
+    assert verdicts["Every PGN has fewer parameters than the VGG perceptual loss it imitates"]
+    assert verdicts["Every PGN needs fewer MACs for a gradient than the VGG forward-backward"]
 
 
 # ---- the stored experiments at the CI scale -----------------------------------------------------------------

@@ -6,6 +6,8 @@
     repro book [--scale S]            execute every chapter and build the HTML book
     repro book --committed            build from the committed (CI-scale) notebooks, no execution
     repro train-pgn [--scale S]       train the PGN chapter's perceptual gradient networks (cpu: into data/pgn/)
+    repro numerics [--other-cpu]      this process's numeric setting; --other-cpu: the variables that
+                                      stand for another machine in `make test` (KEY=VALUE lines)
 """
 from __future__ import annotations
 
@@ -56,12 +58,22 @@ def main(argv: "list[str] | None" = None) -> int:
     p_pgn.add_argument("--seed", type=int, default=0)
     p_pgn.add_argument("--data-root", default=None)
 
+    p_num = sub.add_parser("numerics", help="the numeric setting (CPU kernels, threads, float type per scale)")
+    p_num.add_argument("--other-cpu", action="store_true", help="print the variables of make test's second setting")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
             from repro.fetch import fetch_all
 
             fetch_all(weights=args.only in (None, "weights"), data=args.only in (None, "data"))
+        elif args.command == "numerics":
+            from repro import numerics
+
+            if args.other_cpu:
+                print("\n".join(f"{k}={v}" for k, v in numerics.OTHER_CPU.items()))
+            else:
+                print("\n".join(f"{k}: {v}" for k, v in numerics.describe().items()))
         elif args.command == "chapters":
             from repro.book import chapters
             from repro.paths import repo_root

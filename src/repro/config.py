@@ -40,6 +40,10 @@ class Scale(str, enum.Enum):
 
 SCALES = tuple(s.value for s in Scale)
 
+#: The floating type each scale computes in (:mod:`repro.numerics` says why smoke is float64).
+#: A type other than float32 is part of every stored result's key.
+FLOAT_TYPES: dict[Scale, str] = {Scale.SMOKE: "float64", Scale.CPU: "float32", Scale.PAPER: "float32"}
+
 
 def parse_scale(value: "str | Scale") -> Scale:
     """Turn ``"smoke" | "cpu" | "paper"`` into a :class:`Scale`, or fail naming the valid ones."""
@@ -134,12 +138,12 @@ class ExperimentConfig:
         """A stable name derived from the config: ``<scale>-seed<seed>-<12 hex of the fields>``.
 
         The type's qualified name and its ``VERSION`` are part of the hash, so two experiments
-        never share a key and results of older code are not reused.
+        never share a key and results of older code are not reused; so is the scale's floating
+        type where it is not float32 (smoke results computed in float32 are not reused).
         """
-        payload = json.dumps(
-            {"type": f"{type(self).__module__}.{type(self).__qualname__}", "version": self.VERSION, **self.to_dict()},
-            sort_keys=True,
-            default=str,
-        )
+        fields = {"type": f"{type(self).__module__}.{type(self).__qualname__}", "version": self.VERSION, **self.to_dict()}
+        if FLOAT_TYPES[self.scale] != "float32":
+            fields["float_type"] = FLOAT_TYPES[self.scale]
+        payload = json.dumps(fields, sort_keys=True, default=str)
         digest = hashlib.sha256(payload.encode()).hexdigest()[:12]
         return f"{self.scale.value}-seed{self.seed}-{digest}"

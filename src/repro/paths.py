@@ -2,7 +2,10 @@
 
 The cache holds downloaded package archives, converted weights, extracted data and stored
 experiment results. It defaults to ``~/.cache/repro`` and is moved with the environment
-variable ``REPRO_CACHE``. Nothing in the cache is ever committed to git.
+variable ``REPRO_CACHE``; the results alone (``<cache>/results``) are moved with
+``REPRO_RESULTS`` (``make test`` points it at a new empty folder, so the smoke results it checks
+are always recomputed, while the fetched weights and data are reused). Nothing in the cache is
+ever committed to git.
 """
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from pathlib import Path
 
 #: Environment variable naming the cache directory.
 CACHE_ENV = "REPRO_CACHE"
+#: Environment variable naming the folder of stored results (default ``<cache>/results``).
+RESULTS_ENV = "REPRO_RESULTS"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -40,3 +45,9 @@ def cache_dir() -> Path:
     path = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "repro").expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def results_dir() -> Path:
+    """The folder of stored experiment results (``$REPRO_RESULTS`` or ``<cache>/results``)."""
+    value = os.environ.get(RESULTS_ENV)
+    return Path(value).expanduser() if value else cache_dir() / "results"

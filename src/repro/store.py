@@ -1,10 +1,13 @@
 r"""Stored results: every experiment's output is kept under a name derived from its config.
 
 * :func:`experiment` turns ``fn(cfg) -> dict`` into a cached experiment: the first call runs it
-  and stores the result as JSON under ``<cache>/results/<experiment>/<cfg.key()>.json``; later
-  calls (a rebuilt book, a re-run notebook) load it instead of re-running.
+  and stores the result as JSON under ``<results>/<experiment>/<cfg.key()>.json``
+  (:func:`repro.paths.results_dir`); later calls (a rebuilt book, a re-run notebook) load it
+  instead of re-running.
 * Writes are atomic (:func:`atomic_write_bytes`: a temporary file in the same folder, then
   ``os.replace``), so an interrupt never leaves a half-written result.
+* Every run computes in its scale's floating type (:mod:`repro.numerics`: float64 at ``smoke``, so
+  CI's numbers do not depend on the CPU; float32 otherwise, and for benchmarks at every scale).
 * Long runs resume: an experiment may accept a :class:`Checkpoint` and save its state every so
   often; a re-run after an interrupt starts from the last saved state, and the checkpoint is
   removed once the final result is stored.
@@ -22,8 +25,9 @@ from typing import Any, Callable, TypeVar
 
 import numpy as np
 
+from repro import numerics
 from repro.config import ExperimentConfig
-from repro.paths import cache_dir
+from repro.paths import results_dir
 
 C = TypeVar("C", bound=ExperimentConfig)
 
@@ -111,7 +115,7 @@ class ResultStore:
     """Results of experiments, one JSON file per (experiment, config)."""
 
     def __init__(self, root: "Path | None" = None):
-        self.root = Path(root) if root is not None else cache_dir() / "results"
+        self.root = Path(root) if root is not None else results_dir()
 
     def path(self, name: str, cfg: ExperimentConfig) -> Path:
         return self.root / name / f"{cfg.key()}.json"
@@ -130,12 +134,14 @@ class ResultStore:
         return atomic_write_bytes(self.path(name, cfg), dumps(record))
 
 
-def experiment(name: str, *, resumable: bool = False) -> Callable:
+def experiment(name: str, *, resumable: bool = False, benchmark: bool = False) -> Callable:
     """Decorate ``fn(cfg[, checkpoint]) -> dict`` as a stored, reusable experiment.
 
-    The decorated function takes ``(cfg, *, store=None, rerun=False)``. With
-    ``resumable=True`` the function also receives a :class:`Checkpoint` keyword argument
-    ``checkpoint``; it is cleared once the final result is stored.
+    The decorated function takes ``(cfg, *, store=None, rerun=False)`` and runs in the floating type
+    of ``cfg.scale`` (:func:`repro.numerics.dtype_for`); ``benchmark=True`` marks an experiment that
+    measures time or memory, which runs in float32 at every scale. With ``resumable=True`` the
+    function also receives a :class:`Checkpoint` keyword argument ``checkpoint``; it is cleared once
+    the final result is stored.
     """
 
     def decorate(fn: Callable[..., dict]) -> Callable[..., dict]:
@@ -146,11 +152,12 @@ def experiment(name: str, *, resumable: bool = False) -> Callable:
             store = store or ResultStore()
             if store.has(name, cfg) and not rerun:
                 return store.load(name, cfg)
-            if resumable:
-                checkpoint = store.checkpoint(name, cfg)
-                result = fn(cfg, checkpoint=checkpoint)
-            else:
-                result = fn(cfg)
+            with numerics.computing(numerics.dtype_for(cfg.scale, benchmark=benchmark)):
+                if resumable:
+                    checkpoint = store.checkpoint(name, cfg)
+                    result = fn(cfg, checkpoint=checkpoint)
+                else:
+                    result = fn(cfg)
             store.save(name, cfg, result)
             if resumable:
                 checkpoint.clear()

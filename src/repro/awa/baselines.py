@@ -34,8 +34,8 @@ class _Weights:
     needs_guidance = False
 
     def __init__(self, init: tuple = DEFAULT_WEIGHTS, upper: tuple = UPPER_BOUNDS) -> None:
-        self.init = torch.tensor(init, dtype=torch.float32)
-        self.upper = torch.tensor(upper, dtype=torch.float32)
+        self.init = torch.tensor(init, dtype=torch.get_default_dtype())
+        self.upper = torch.tensor(upper, dtype=torch.get_default_dtype())
         self.w = self.init.clone()
 
     def weights(self) -> torch.Tensor:

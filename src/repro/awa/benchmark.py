@@ -30,6 +30,7 @@ from repro.awa.losses import AuxiliaryTerms
 from repro.awa.objective import InpaintingObjective, guidance_metric
 from repro.data.masks import irregular_mask
 from repro.data.photos import random_crops
+from repro.numerics import floating
 from repro.runtime import device, median_seconds
 from repro.zoo import create_model
 
@@ -45,7 +46,7 @@ def step_costs(size: int = 64, batch: int = 8, width: int = 24, generator: str =
         gen = create_model(generator, width=width).to(dev)
         disc = create_model("inpainting_patchgan", width=2 * width).to(dev)
     images = random_crops(2 * batch, size, seed=seed).to(dev) * 2 - 1
-    masks = torch.stack([torch.from_numpy(irregular_mask(size, 1 + i % 5, seed=seed + i)).float()[None]
+    masks = torch.stack([floating(torch.from_numpy(irregular_mask(size, 1 + i % 5, seed=seed + i)))[None]
                          for i in range(2 * batch)]).to(dev)
     train, guide = (images[:batch], masks[:batch]), (images[batch:], masks[batch:])
     objective = InpaintingObjective(gen, disc, AuxiliaryTerms(vgg), params=params)

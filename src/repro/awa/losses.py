@@ -119,8 +119,8 @@ class TunableWeights(nn.Module):
             raise ValueError(f"init has {len(init)} weights but upper has {len(upper)}")
         if not all(0 < w < u for w, u in zip(init, upper)):
             raise ValueError(f"every initial weight must lie strictly inside (0, upper bound): {init} vs {upper}")
-        self.register_buffer("upper", torch.tensor(upper, dtype=torch.float32))
-        logits = torch.tensor([math.log(w / (u - w)) for w, u in zip(init, upper)], dtype=torch.float32)
+        self.register_buffer("upper", torch.tensor(upper, dtype=torch.get_default_dtype()))
+        logits = torch.tensor([math.log(w / (u - w)) for w, u in zip(init, upper)], dtype=torch.get_default_dtype())
         self.tied = tied
         if tied:
             half = len(init) // 2

@@ -28,6 +28,7 @@ import torch
 from torch.utils.data import Dataset
 
 from repro.data.images import center_square, decode_image, resize, to_tensor
+from repro.numerics import floating
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -101,5 +102,5 @@ def mask_folder(folder: "str | Path", size: int, hole_is_white: bool = True, lim
     for path in list_images(folder)[:limit]:
         grey = resize(decode_image(path, "Replace or remove that file."), size).mean(axis=2)
         hole = grey > 127 if hole_is_white else grey <= 127
-        masks.append(hole.astype(np.float32))
-    return torch.from_numpy(np.stack(masks)).unsqueeze(1)
+        masks.append(hole)
+    return floating(torch.from_numpy(np.stack(masks))).unsqueeze(1)

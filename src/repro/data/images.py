@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from repro.numerics import floating
+
 
 def decode_image(path: Path, fix: str) -> np.ndarray:
     """Read an image file as an (H, W, 3) uint8 array; grey images are replicated to RGB.
@@ -44,9 +46,10 @@ def resize(array: np.ndarray, size: int) -> np.ndarray:
 
 
 def to_tensor(arrays: "list[np.ndarray]") -> torch.Tensor:
-    """(H, W, 3) uint8 arrays -> float tensor (N, 3, H, W) in [0, 1]."""
-    stacked = np.stack(arrays).astype(np.float32) / 255.0
-    return torch.from_numpy(stacked).permute(0, 3, 1, 2).contiguous()
+    """(H, W, 3) uint8 arrays -> tensor (N, 3, H, W) in [0, 1], in the default floating type
+    (:mod:`repro.numerics`)."""
+    stacked = floating(torch.from_numpy(np.stack(arrays))) / 255.0
+    return stacked.permute(0, 3, 1, 2).contiguous()
 
 
 def to_uint8_images(images: torch.Tensor) -> list:

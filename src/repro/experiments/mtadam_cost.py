@@ -22,6 +22,6 @@ def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **
     return CostConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
 
 
-@experiment("mtadam/step_costs")
+@experiment("mtadam/step_costs", benchmark=True)
 def run(cfg: CostConfig) -> dict:
     return {"rows": step_costs(cfg.n_terms, batch_size=cfg.batch_size, repeats=cfg.repeats, seed=cfg.seed)}

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from repro.config import ExperimentConfig, Scale
 from repro.data import mnist
 from repro.mtadam.baselines import make_optimizer
+from repro.numerics import floating
 from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
@@ -114,7 +115,7 @@ def train_one(cfg: MnistConfig, repeat: int, setting: str, name: str, data) -> d
     torch.manual_seed(cfg.seed * 100_003 + repeat)
     model = create_model("mnist_cnn").to(dev)
     optimizer = _optimizer(name, model, cfg)
-    weights = torch.ones(10) if setting == "balanced" else torch.from_numpy(class_weights(cfg, repeat)).float()
+    weights = torch.ones(10) if setting == "balanced" else floating(torch.from_numpy(class_weights(cfg, repeat)))
     weights = weights.to(dev)
     order = torch.Generator().manual_seed(cfg.seed * 7919 + repeat)
     diverged = False

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from repro.config import ExperimentConfig, Scale
 from repro.data.images import to_uint8_images
 from repro.metrics import lpips
+from repro.numerics import cache_per_dtype
 from repro.pgn import checkpoints
 from repro.pgn.pgn import alexnet_loss, vgg_loss
 from repro.pgn.tasks import (SketchGenerator, deep_image_prior, edge_sketch, fit, invert, mse_source, perceptual_source,
@@ -49,7 +50,7 @@ def pgn_scale(scale: Scale) -> str:
     return "paper" if scale is Scale.PAPER else checkpoints.COMMITTED_SCALE
 
 
-@functools.lru_cache(maxsize=2)
+@cache_per_dtype(maxsize=2)
 def _losses():
     return vgg_loss().to(device()), alexnet_loss().to(device())
 
@@ -124,7 +125,7 @@ def cost_config(scale="cpu", seed=0, data_root=None, **kw) -> CostConfig:
     return CostConfig.for_scale(scale, COST_PRESETS, seed=seed, data_root=data_root, **kw)
 
 
-@experiment("pgn/cost")
+@experiment("pgn/cost", benchmark=True)
 def cost(cfg: CostConfig) -> dict:
     from repro.pgn.cost import gradient_costs
 

@@ -13,7 +13,6 @@ small SVD instead of a 2048 x 2048 matrix square root (see :func:`_frechet_lowra
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import warnings
 
@@ -22,9 +21,10 @@ import torch
 from pytorch_fid.fid_score import calculate_frechet_distance
 
 from repro.metrics.checks import check_images
+from repro.numerics import cache_per_dtype
 
 
-@functools.lru_cache(maxsize=1)
+@cache_per_dtype(maxsize=2)
 def _model():
     from repro.zoo import create_model
 

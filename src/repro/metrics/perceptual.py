@@ -6,14 +6,13 @@ LPIPS' own default backbone is AlexNet.
 """
 from __future__ import annotations
 
-import functools
-
 import torch
 
 from repro.metrics.checks import check_images
+from repro.numerics import cache_per_dtype
 
 
-@functools.lru_cache(maxsize=2)
+@cache_per_dtype(maxsize=4)
 def _model(net: str):
     from repro.zoo import create_model
 
