@@ -50,7 +50,8 @@ nbval: fetch
 # The same committed notebooks must accept the smoke results recomputed as on another machine.
 nbval-other-cpu: fetch
 	rm -rf $(RESULTS)/other-cpu
-	TQDM_DISABLE=1 REPRO_RESULTS=$(RESULTS)/other-cpu env $$($(BIN)/repro numerics --other-cpu) \
+	setting="$$($(BIN)/repro numerics --other-cpu)" && echo "another machine:" $$setting && \
+	  TQDM_DISABLE=1 REPRO_RESULTS=$(RESULTS)/other-cpu env $$setting \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL) book
 
 browser: fetch chromium
