@@ -88,14 +88,19 @@ def test_only_smoke_keys_name_their_float_type():
 
 _PROBE = """
 import json, numpy, torch
-print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads(),
-                  "numpy": numpy.show_config(mode="dicts")["SIMD Extensions"]["found"]}))
+setting = {"capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads(),
+           "numpy": numpy.show_config(mode="dicts")["SIMD Extensions"]["found"]}
 """
 
 
+def _run(script: str, env: dict) -> dict:
+    out = subprocess.run([sys.executable, "-c", script + "print(json.dumps(result))"], env=env, capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _probe(env: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    return _run(_PROBE + "result = setting\n", env)
 
 
 def test_the_other_cpu_setting_changes_the_kernels_it_names():
@@ -107,23 +112,16 @@ def test_the_other_cpu_setting_changes_the_kernels_it_names():
     assert native["capability"] != "DEFAULT" or native["threads"] != 1
 
 
-_TRAIN = """
-import json, torch
+_TRAIN = _PROBE + """
 from repro import numerics
 from repro.experiments import mtadam_pix2pix as p2p
 
-scores = {}
+result = {"setting": setting}
 for name in ("float32", "float64"):
     with numerics.computing(getattr(torch, name)):
         cfg = p2p.config("photo2map", "smoke", image_size=32, n_train=8, n_val=3, n_test=3, epochs=2, hyperband_trials=3)
-        scores[name] = p2p.train(cfg, "MTAdam", 1.0, p2p.datasets(cfg))["final"]
-print(json.dumps(scores))
+        result[name] = p2p.train(cfg, "MTAdam", 1.0, p2p.datasets(cfg))["final"]
 """
-
-
-def _final_scores(env: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", _TRAIN], env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _largest_relative_difference(a: dict, b: dict) -> float:
@@ -139,11 +137,11 @@ def test_a_float64_gan_run_agrees_across_numeric_settings_far_below_the_shown_de
     disagree far more where they differ at all (they are the same machine on a CPU with neither
     vector kernels nor a second thread)."""
     env = {**os.environ, "TQDM_DISABLE": "1"}
-    native, other = _final_scores(env), _final_scores({**env, **numerics.OTHER_CPU})
+    native, other = _run(_TRAIN, env), _run(_TRAIN, {**env, **numerics.OTHER_CPU})
     float64 = _largest_relative_difference(native["float64"], other["float64"])
     float32 = _largest_relative_difference(native["float32"], other["float32"])
     assert float64 <= 1e-9, (native["float64"], other["float64"])
-    if _probe(env) != _probe({**env, **numerics.OTHER_CPU}):
+    if native["setting"] != other["setting"]:
         assert float32 > 1e3 * float64, (float32, float64)
 
 

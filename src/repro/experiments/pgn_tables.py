@@ -324,22 +324,19 @@ def untrained_row(dip: dict, inversion: dict, heads: dict) -> dict:
     return row
 
 
-def all_verdicts(dip: dict, inv: dict, heads: dict, cost: dict, scale: str = "cpu", measured: bool = False) -> pd.DataFrame:
+def all_verdicts(dip: dict, inv: dict, heads: dict, cost: dict, scale: str = "cpu") -> pd.DataFrame:
     """Every PGN verdict, with the table or figure it belongs to, from the four stored results (the
     training logs of the PGNs that ``scale`` uses give Table 4's "Train" column). The time and memory
-    verdicts (:func:`measured_verdicts`) depend on the machine: they come alone with ``measured=True``."""
-    if measured:
-        groups = [("Tables 1/6, Figs. 2/8", measured_verdicts(cost))]
-    else:
-        dip_q = quality_frame({"dip": {n: r["quality"] for n, r in dip["runs"].items()}})
-        inv_q = quality_frame({"im2sg": {n: r["quality"] for n, r in inv["runs"].items()}})
-        heads_q = quality_frame({s: heads_quality(heads, s) for s in ("train", "holdout")})
-        table4 = cosine_frame(training_logs(scale, PGNS), dip, inv, heads)
-        groups = [("Tables 1/6, Figs. 2/8", size_verdicts(cost)), ("Table 5", stability_verdicts(dip)),
-                  ("Tables 2/7 (DIP)", quality_verdicts(dip_q, "dip", "DIP")),
-                  ("Tables 2/7 (Im2SG analogue)", quality_verdicts(inv_q, "im2sg", "Inversion")),
-                  ("Tables 3/8 (train)", quality_verdicts(heads_q, "train", "Fine-tuning (train)")),
-                  ("Tables 3/8 (holdout)", quality_verdicts(heads_q, "holdout", "Fine-tuning (holdout)")),
-                  ("Table 4", cosine_verdicts(table4, untrained_row(dip, inv, heads)))]
+    verdicts depend on the machine and are left to :func:`measured_verdicts`."""
+    dip_q = quality_frame({"dip": {n: r["quality"] for n, r in dip["runs"].items()}})
+    inv_q = quality_frame({"im2sg": {n: r["quality"] for n, r in inv["runs"].items()}})
+    heads_q = quality_frame({s: heads_quality(heads, s) for s in ("train", "holdout")})
+    table4 = cosine_frame(training_logs(scale, PGNS), dip, inv, heads)
+    groups = [("Tables 1/6, Figs. 2/8", size_verdicts(cost)), ("Table 5", stability_verdicts(dip)),
+              ("Tables 2/7 (DIP)", quality_verdicts(dip_q, "dip", "DIP")),
+              ("Tables 2/7 (Im2SG analogue)", quality_verdicts(inv_q, "im2sg", "Inversion")),
+              ("Tables 3/8 (train)", quality_verdicts(heads_q, "train", "Fine-tuning (train)")),
+              ("Tables 3/8 (holdout)", quality_verdicts(heads_q, "holdout", "Fine-tuning (holdout)")),
+              ("Table 4", cosine_verdicts(table4, untrained_row(dip, inv, heads)))]
     rows = [{"table": table, **v.as_row()} for table, verdicts in groups for v in verdicts]
     return pd.DataFrame(rows).set_index(["table", "claim"])
