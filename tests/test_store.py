@@ -67,3 +67,130 @@ def test_experiments_take_a_config():
 
     with pytest.raises(TypeError, match="ExperimentConfig"):
         x({"scale": "cpu"})
+
+
+# ---- what is read back from the store is verified ---------------------------------------------
+import json
+import pickle
+
+import numpy as np
+import torch
+
+from repro.store import Checkpoint, CorruptCheckpointError, CorruptResultError
+
+
+class _RunsCode:
+    """A pickle payload whose loading would create a file (the probe of the issue: os.system)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_a_planted_code_running_checkpoint_is_refused_and_named(tmp_path, writer):
+    marker = tmp_path / "pwned"
+    ckpt = Checkpoint(tmp_path / "mtadam" / "table1_mnist" / "smoke-seed0-x.ckpt")
+    ckpt.path.parent.mkdir(parents=True)
+    if writer == "pickle":
+        ckpt.path.write_bytes(pickle.dumps({"runs": _RunsCode(marker)}))
+    else:
+        torch.save({"runs": _RunsCode(marker)}, ckpt.path)
+    with pytest.raises(CorruptCheckpointError) as err:
+        ckpt.load()
+    assert not marker.exists()  # the payload never ran
+    message = str(err.value)
+    assert str(ckpt.path) in message and "delete it" in message and "restarts from scratch" in message
+
+
+def test_a_resumed_experiment_refuses_a_planted_checkpoint(tmp_path):
+    """Through the decorator, as training resumes: the planted file is refused before any step runs."""
+    marker = tmp_path / "pwned"
+    steps = []
+
+    @experiment("test/resume", resumable=True)
+    def resume(cfg, checkpoint):
+        state = checkpoint.load() if checkpoint.exists() else {"step": 0}
+        steps.append(state["step"])
+        return {"step": state["step"]}
+
+    store, cfg = ResultStore(tmp_path / "store"), ExperimentConfig(scale="smoke")
+    path = store.checkpoint("test/resume", cfg).path
+    path.parent.mkdir(parents=True)
+    torch.save([_RunsCode(marker)], path)
+    with pytest.raises(CorruptCheckpointError, match="restarts from scratch"):
+        resume(cfg, store=store)
+    assert not marker.exists() and steps == [] and not store.has("test/resume", cfg)
+    path.unlink()  # the fix the message names
+    assert resume(cfg, store=store) == {"step": 0}
+
+
+def test_checkpoint_round_trips_numpy_values_exactly(tmp_path):
+    state = {"runs": [{"final": np.float32(0.1), "samples": np.arange(12, dtype=np.uint8).reshape(2, 2, 3),
+                       "curve": np.linspace(0, 1, 5), "flag": np.bool_(True)}],
+             "pair": (1, "a", None, 2.5), "tensor": torch.arange(3.0), 7: "int key"}
+    ckpt = Checkpoint(tmp_path / "a.ckpt")
+    ckpt.save(state)
+    back = ckpt.load()
+    run = back["runs"][0]
+    assert type(run["final"]) is np.float32 and run["final"] == np.float32(0.1)
+    assert run["samples"].dtype == np.uint8 and np.array_equal(run["samples"], state["runs"][0]["samples"])
+    assert np.array_equal(run["curve"], state["runs"][0]["curve"]) and run["flag"] == np.True_
+    assert back["pair"] == (1, "a", None, 2.5) and torch.equal(back["tensor"], state["tensor"]) and back[7] == "int key"
+    with pytest.raises(TypeError, match="plain containers"):
+        ckpt.save({"bad": object()})
+    assert ckpt.load()["pair"] == (1, "a", None, 2.5)  # the refused save left the old state
+
+
+def test_truncated_checkpoint_names_its_file(tmp_path):
+    ckpt = Checkpoint(tmp_path / "b.ckpt")
+    ckpt.save({"x": torch.zeros(100)})
+    ckpt.path.write_bytes(ckpt.path.read_bytes()[:50])
+    with pytest.raises(CorruptCheckpointError, match=str(ckpt.path)):
+        ckpt.load()
+
+
+def _stored(tmp_path):
+    @experiment("test/accuracy")
+    def accuracy(cfg):
+        return {"accuracy": 0.75, "curve": [1.0, 2.0]}
+
+    store, cfg = ResultStore(tmp_path), ExperimentConfig(scale="smoke")
+    accuracy(cfg, store=store)
+    return accuracy, store, cfg, store.path("test/accuracy", cfg)
+
+
+def test_an_edited_result_is_refused_with_the_fix(tmp_path):
+    accuracy, store, cfg, path = _stored(tmp_path)
+    record = json.loads(path.read_text())
+    record["result"]["accuracy"] = 99.99  # the probe: an edited accuracy
+    path.write_text(json.dumps(record))
+    with pytest.raises(CorruptResultError) as err:
+        accuracy(cfg, store=store)
+    assert str(path) in str(err.value) and "checksum" in str(err.value) and "delete it" in str(err.value)
+    assert [p for p, _ in store.verify()] == [path]
+    assert store.verify(repair=True) and not path.exists()
+    assert accuracy(cfg, store=store)["accuracy"] == 0.75 and store.verify() == []
+
+
+@pytest.mark.parametrize("damage", ["truncate", "no checksum", "wrong place"])
+def test_damaged_results_give_one_error_naming_the_file(tmp_path, damage):
+    accuracy, store, cfg, path = _stored(tmp_path)
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:40])
+    elif damage == "no checksum":
+        record = json.loads(path.read_text())
+        del record["sha256"]
+        path.write_text(json.dumps(record))
+    else:  # a valid record of another config copied over this one
+        other = ExperimentConfig(scale="smoke", seed=1)
+        accuracy(other, store=store)
+        path.write_bytes(store.path("test/accuracy", other).read_bytes())
+    with pytest.raises(CorruptResultError, match="delete it and run again") as err:
+        accuracy(cfg, store=store)
+    assert str(path) in str(err.value)
+    assert [p for p, _ in store.verify()] == [path]

@@ -8,13 +8,20 @@ r"""Stored results: every experiment's output is kept under a name derived from 
   ``os.replace``), so an interrupt never leaves a half-written result.
 * Every run computes in its scale's floating type (:mod:`repro.numerics`: float64 at ``smoke``, so
   CI's numbers do not depend on the CPU; float32 otherwise, and for benchmarks at every scale).
+* Every record carries a sha256 of its own content (``"sha256"``, over the canonical JSON of the
+  rest of the record, written in the same atomic write), checked whenever it is read: an edited,
+  truncated or misplaced result gives one :class:`CorruptResultError` naming the file and the fix
+  instead of being used.
 * Long runs resume: an experiment may accept a :class:`Checkpoint` and save its state every so
   often; a re-run after an interrupt starts from the last saved state, and the checkpoint is
-  removed once the final result is stored.
+  removed once the final result is stored. A checkpoint holds tensors, numbers, strings and plain
+  containers only (numpy values travel as tensors) and is read with ``torch.load(weights_only=True)``:
+  a planted pickle cannot run code, it is refused with a :class:`CorruptCheckpointError`.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import json
 import math
@@ -30,6 +37,17 @@ from repro.config import ExperimentConfig
 from repro.paths import results_dir
 
 C = TypeVar("C", bound=ExperimentConfig)
+
+#: What to do about a corrupt file in the result store (named in every error about one).
+VERIFY_COMMAND = "repro fetch --verify"
+
+
+class CorruptResultError(RuntimeError):
+    """A stored result does not match its checksum, is truncated, or is not a result record."""
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint cannot be read safely (corrupt, truncated, or holding more than tensors and plain data)."""
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
@@ -86,8 +104,79 @@ def loads(data: bytes) -> dict:
     return _from_jsonable(json.loads(data))
 
 
+def _content_sha256(raw: dict) -> str:
+    """sha256 of a record's canonical JSON (sorted keys, no spaces), its own ``sha256`` left out."""
+    body = {k: v for k, v in raw.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
+
+
+def dump_record(record: dict) -> bytes:
+    """A record as JSON bytes that carry their own checksum (see :func:`load_record`)."""
+    raw = _to_jsonable(record)
+    raw["sha256"] = _content_sha256(raw)
+    return json.dumps(raw, indent=1, sort_keys=True, allow_nan=False).encode()
+
+
+def load_record(path: Path) -> dict:
+    """Read a record written by :func:`dump_record`, checking its checksum; one error naming the fix."""
+    path = Path(path)
+
+    def corrupt(why: str) -> CorruptResultError:
+        return CorruptResultError(
+            f"stored result {path} {why}; delete it and run again (the experiment recomputes it), "
+            f"or run `{VERIFY_COMMAND}` to remove every corrupt result"
+        )
+
+    try:
+        raw = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise corrupt(f"is not valid JSON (truncated or overwritten: {err})") from None
+    if not isinstance(raw, dict) or "sha256" not in raw:
+        raise corrupt("has no checksum (not a result record, or written by an older version of repro)")
+    if raw["sha256"] != _content_sha256(raw):
+        raise corrupt("does not match its checksum (edited or damaged)")
+    return _from_jsonable({k: v for k, v in raw.items() if k != "sha256"})
+
+
+def _to_safe_tensors(obj: Any) -> Any:
+    """Numpy values as tensors, so that a checkpoint loads with ``weights_only=True`` bit for bit."""
+    import torch
+
+    if isinstance(obj, dict):
+        return {k: _to_safe_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_safe_tensors(v) for v in obj)
+    if isinstance(obj, (np.ndarray, np.generic)):
+        array = np.asarray(obj)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"a checkpoint holds numeric arrays only, got dtype {array.dtype}")
+        tag = "__numpy__" if isinstance(obj, np.ndarray) else "__numpy_scalar__"
+        return {tag: torch.from_numpy(array.copy())}
+    if obj is None or isinstance(obj, (bool, int, float, str, torch.Tensor)):
+        return obj
+    raise TypeError(f"a checkpoint holds tensors, numbers, strings and plain containers only, got {type(obj).__name__}")
+
+
+def _from_safe_tensors(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        if len(obj) == 1 and "__numpy__" in obj:
+            return obj["__numpy__"].numpy()
+        if len(obj) == 1 and "__numpy_scalar__" in obj:
+            return obj["__numpy_scalar__"].numpy()[()]
+        return {k: _from_safe_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_from_safe_tensors(v) for v in obj)
+    return obj
+
+
 class Checkpoint:
-    """A resumable run's saved state (any ``torch.save``-able object), written atomically."""
+    """A resumable run's saved state, written atomically.
+
+    The state is tensors, numpy arrays and scalars, numbers, strings, ``None`` and dicts / lists /
+    tuples of them; anything else is refused when saving. Loading uses ``torch.load`` with
+    ``weights_only=True``, which rebuilds only those types, so a file planted in the store cannot
+    run code; a file that does not load gives one :class:`CorruptCheckpointError` naming it.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -98,13 +187,21 @@ class Checkpoint:
     def load(self) -> Any:
         import torch
 
-        return torch.load(self.path, map_location="cpu", weights_only=False)
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ... here
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CorruptCheckpointError(
+                f"checkpoint {self.path} cannot be loaded safely ({type(err).__name__}: {first[:200]}); "
+                "delete it and run again: the run restarts from scratch"
+            ) from None
+        return _from_safe_tensors(state)
 
     def save(self, state: Any) -> None:
         import torch
 
         buffer = io.BytesIO()
-        torch.save(state, buffer)
+        torch.save(_to_safe_tensors(state), buffer)
         atomic_write_bytes(self.path, buffer.getvalue())
 
     def clear(self) -> None:
@@ -127,11 +224,39 @@ class ResultStore:
         return self.path(name, cfg).is_file()
 
     def load(self, name: str, cfg: ExperimentConfig) -> dict:
-        return loads(self.path(name, cfg).read_bytes())["result"]
+        path = self.path(name, cfg)
+        record = load_record(path)
+        if record.get("experiment") != name or record.get("key") != cfg.key() or "result" not in record:
+            raise CorruptResultError(
+                f"stored result {path} holds another experiment's record ({record.get('experiment')!r}, "
+                f"key {record.get('key')!r}); delete it and run again, or run `{VERIFY_COMMAND}`"
+            )
+        return record["result"]
 
     def save(self, name: str, cfg: ExperimentConfig, result: dict) -> Path:
         record = {"experiment": name, "config": cfg.to_dict(), "key": cfg.key(), "result": result}
-        return atomic_write_bytes(self.path(name, cfg), dumps(record))
+        return atomic_write_bytes(self.path(name, cfg), dump_record(record))
+
+    def verify(self, repair: bool = False) -> list[tuple[Path, str]]:
+        """Check every stored record (``*.json``) and checkpoint (``*.ckpt``); returns ``(path, problem)``.
+
+        With ``repair=True`` the corrupt files are deleted, so their experiments recompute them.
+        """
+        problems = []
+        files = sorted(self.root.rglob("*.json")) + sorted(self.root.rglob("*.ckpt")) if self.root.is_dir() else []
+        for path in files:
+            try:
+                if path.suffix == ".json":
+                    record = load_record(path)
+                    if path.stem != record.get("key"):
+                        raise CorruptResultError(f"stored result {path} is named for another key ({record.get('key')!r})")
+                else:
+                    Checkpoint(path).load()
+            except (CorruptResultError, CorruptCheckpointError) as err:
+                problems.append((path, str(err)))
+                if repair:
+                    path.unlink(missing_ok=True)
+        return problems
 
 
 def experiment(name: str, *, resumable: bool = False, benchmark: bool = False) -> Callable:
