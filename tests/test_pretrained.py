@@ -89,7 +89,7 @@ def test_corrupt_weights_are_refused(empty_cache):
     spec = fetch.CONVERTED["lpips_alex_heads"]
     spec.local.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"lin0.model.1.weight": torch.zeros(1, 64, 1, 1)}, spec.local)
-    with pytest.raises(fetch.ChecksumError, match="make fetch"):
+    with pytest.raises(fetch.ChecksumError, match="repro fetch"):
         fetch.load_weights("lpips_alex_heads")
 
 

