@@ -25,7 +25,7 @@ def test_unknown_parameter_lists_the_valid_ones():
 def test_bad_values_fail_at_construction():
     with pytest.raises(ValueError, match="seed"):
         MetricSanityConfig(seed=-1)
-    with pytest.raises(ValueError, match="image_size must be an int"):
+    with pytest.raises(ValueError, match="image_size must be a non-negative integer"):
         MetricSanityConfig(image_size=64.5)
     with pytest.raises(ValueError, match="noise_levels"):
         MetricSanityConfig(noise_levels=(0.2, 0.1))
@@ -69,3 +69,61 @@ def test_bumping_the_version_changes_the_key():
 
     V2.__qualname__ = V1.__qualname__
     assert V1(scale="smoke").key() != V2(scale="smoke").key()
+
+
+# ---- impossible values and None are errors, never silent fall-backs ---------------------------
+import importlib
+import math
+import pkgutil
+
+import repro
+
+
+def _all_config_types() -> list[type]:
+    for module in pkgutil.walk_packages(repro.__path__, "repro."):
+        importlib.import_module(module.name)
+
+    def below(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from below(sub)
+
+    return sorted(set(below(ExperimentConfig)), key=lambda c: c.__qualname__)
+
+
+def _learning_rates(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.name == "lr" or f.name.endswith("_lr")]
+
+
+def test_every_config_type_has_its_learning_rates_checked():
+    types = [c for c in _all_config_types() if _learning_rates(c)]
+    assert len(types) >= 8  # AWA, pix2pix, CycleGAN, SRGAN, MNIST, DIP, inversion, heads, PGN training
+    for cls in types:
+        for name in _learning_rates(cls):
+            for bad in (0.0, -1e-3, math.nan, math.inf, "1e-3", None):
+                with pytest.raises(ValueError, match=name):
+                    cls(**{name: bad})
+
+
+def test_the_issue_probes_give_one_clear_error():
+    from repro.experiments import mtadam_mnist
+
+    with pytest.raises(ValueError, match="noise_levels must be a non-empty tuple of numbers"):
+        sanity_config("smoke", noise_levels="abc")
+    with pytest.raises(ValueError, match="None is not a value for image_size; leave it out"):
+        sanity_config("smoke", image_size=None)
+    with pytest.raises(ValueError, match="adam_lr must be a finite number"):
+        mtadam_mnist.config("smoke", adam_lr=float("nan"))
+    with pytest.raises(ValueError, match="learning rate and must be positive"):
+        mtadam_mnist.config("smoke", sgd_lr=-0.1)
+    with pytest.raises(ValueError, match="sgd_momentum must lie in"):
+        mtadam_mnist.config("smoke", sgd_momentum=1.5)
+    with pytest.raises(ValueError, match="weight_low..weight_high must be a positive range"):
+        mtadam_mnist.config("smoke", weight_low=10.0, weight_high=1.0)
+    with pytest.raises(ValueError, match="data_root"):  # data_root=None stays a value: it is required at paper
+        sanity_config("paper", data_root=None)
+
+
+def test_papermill_lists_become_tuples_with_the_same_key():
+    assert sanity_config("smoke", noise_levels=[0.0, 0.1]) == sanity_config("smoke", noise_levels=(0.0, 0.1))
+    assert sanity_config("smoke", noise_levels=[0.0, 0.1]).key() == sanity_config("smoke", noise_levels=(0.0, 0.1)).key()

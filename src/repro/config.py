@@ -12,7 +12,12 @@ Every experiment in the book is a pure function of a frozen dataclass deriving f
 ``data_root``
     Folder of the papers' real datasets; required at ``scale="paper"`` only.
 
-Bad values fail at construction, with the valid values listed.
+Bad values fail at construction, with the valid values listed. Besides each config's own checks,
+every field is checked against its annotation and its name (:meth:`ExperimentConfig.validate`):
+numbers are finite; ``lr`` / ``*_lr`` are positive; ``lambda_*`` / ``weight_*`` are non-negative;
+``*_momentum`` / ``*_fraction`` lie in [0, 1]; a ``*_low`` / ``*_high`` pair is a positive range;
+integers are non-negative; tuples hold numbers of their declared type. ``None`` is a value only for
+``data_root``: an override of ``None`` is an error, not a silent fall-back to the preset.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, TypeVar
 
@@ -90,11 +96,13 @@ class ExperimentConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if field.type in ("int", int) and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError(f"{type(self).__name__}.{field.name} must be an int, got {value!r}")
-            if field.type in ("float", float) and not isinstance(value, (int, float)):
-                raise ValueError(f"{type(self).__name__}.{field.name} must be a number, got {value!r}")
+            self._check_field(field.name, str(field.type).strip("'\""), getattr(self, field.name))
+        names = {f.name for f in dataclasses.fields(self)}
+        for low in sorted(n for n in names if n.endswith("_low")):
+            high = low.removesuffix("_low") + "_high"
+            if high in names and not 0 < getattr(self, low) <= getattr(self, high):
+                raise ValueError(f"{type(self).__name__}: {low}..{high} must be a positive range (0 < low <= high), "
+                                 f"got {getattr(self, low)!r}..{getattr(self, high)!r}")
         if self.scale is Scale.PAPER:
             if self.data_root is None:
                 raise ValueError(
@@ -103,6 +111,41 @@ class ExperimentConfig:
                 )
             if not Path(self.data_root).expanduser().is_dir():
                 raise ValueError(f"data_root {self.data_root!r} is not a folder; pass the folder holding the datasets")
+
+    def _check_field(self, name: str, kind: str, value: Any) -> None:
+        where = f"{type(self).__name__}.{name}"
+
+        def is_number(x: Any) -> bool:
+            return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+        if kind == "int":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{where} must be a non-negative integer, got {value!r}")
+        elif kind == "float":
+            if not is_number(value) or not math.isfinite(value):
+                raise ValueError(f"{where} must be a finite number, got {value!r}")
+            if (name == "lr" or name.endswith("_lr")) and value <= 0:
+                raise ValueError(f"{where} is a learning rate and must be positive, got {value!r}")
+            if name.startswith(("lambda_", "weight_")) and value < 0:
+                raise ValueError(f"{where} is a loss weight and must be non-negative, got {value!r}")
+            if name.endswith(("_momentum", "_fraction")) and not 0 <= value <= 1:
+                raise ValueError(f"{where} must lie in [0, 1], got {value!r}")
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"{where} must be True or False, got {value!r}")
+        elif kind in ("str", "str | None"):
+            if not (isinstance(value, str) or (value is None and kind == "str | None")):
+                raise ValueError(f"{where} must be a string, got {value!r}")
+        elif kind.startswith("tuple"):
+            element = "int" if kind == "tuple[int, ...]" else "number"
+            if not isinstance(value, tuple) or not value or not all(
+                    is_number(v) and math.isfinite(v) and (element == "number" or isinstance(v, int)) for v in value):
+                raise ValueError(f"{where} must be a non-empty tuple of {element}s, e.g. {self._example(name)}, got {value!r}")
+
+    @classmethod
+    def _example(cls, name: str) -> str:
+        default = next((f.default for f in dataclasses.fields(cls) if f.name == name), dataclasses.MISSING)
+        return repr(default) if default is not dataclasses.MISSING else "(1, 2)"
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
@@ -114,15 +157,24 @@ class ExperimentConfig:
     ) -> T:
         """Build a config from per-scale presets, then explicit overrides.
 
-        Unknown override names fail with the valid field names listed.
+        Unknown override names fail with the valid field names listed; so does ``None`` for any
+        field but ``data_root`` (leave the parameter out to use the preset). A list given for a
+        tuple field is taken as that tuple (papermill passes tuples as lists).
         """
         scale = parse_scale(scale)
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(overrides) - names)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - set(fields))
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for {cls.__name__}; valid: {sorted(names)}")
+            raise ValueError(f"unknown parameter(s) {unknown} for {cls.__name__}; valid: {sorted(fields)}")
+        nones = sorted(k for k, v in overrides.items() if v is None and k != "data_root")
+        if nones:
+            raise ValueError(f"{cls.__name__}: None is not a value for {', '.join(nones)}; leave "
+                             f"{'it' if len(nones) == 1 else 'them'} out to use the {scale.value} preset")
         values = dict(presets.get(scale, {}))
-        values.update({k: v for k, v in overrides.items() if v is not None or k == "data_root"})
+        values.update(overrides)
+        for name, value in values.items():
+            if isinstance(value, list) and str(fields[name].type).strip("'\"").startswith("tuple"):
+                values[name] = tuple(value)
         return cls(scale=scale, **values)
 
     # -- identity -----------------------------------------------------------------------------
