@@ -194,3 +194,34 @@ def test_damaged_results_give_one_error_naming_the_file(tmp_path, damage):
         accuracy(cfg, store=store)
     assert str(path) in str(err.value)
     assert [p for p, _ in store.verify()] == [path]
+
+
+def test_a_real_experiment_resumes_to_the_same_result_and_refuses_a_planted_checkpoint(tmp_path, monkeypatch):
+    """MTAdam Table 1 at smoke, as training builds it: interrupted after its first checkpoint, then
+    resumed, it stores the same result as an uninterrupted run; a planted pickle is refused (issue probe)."""
+    from repro.experiments import mtadam_mnist
+
+    cfg = mtadam_mnist.config("smoke", train_limit=128)  # two steps per run: the state, not the training, is tested
+    whole = mtadam_mnist.run(cfg, store=ResultStore(tmp_path / "whole"))
+
+    store = ResultStore(tmp_path / "resumed")
+    save = Checkpoint.save
+
+    def save_then_stop(self, state):
+        save(self, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpoint, "save", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        mtadam_mnist.run(cfg, store=store)
+    monkeypatch.setattr(Checkpoint, "save", save)
+    assert store.checkpoint("mtadam/table1_mnist", cfg).exists()
+    assert mtadam_mnist.run(cfg, store=store) == whole
+
+    planted = ResultStore(tmp_path / "planted")
+    path = planted.checkpoint("mtadam/table1_mnist", cfg).path
+    path.parent.mkdir(parents=True)
+    path.write_bytes(pickle.dumps({"runs": _RunsCode(tmp_path / "pwned")}))
+    with pytest.raises(CorruptCheckpointError, match=str(path)):
+        mtadam_mnist.run(cfg, store=planted)
+    assert not (tmp_path / "pwned").exists()
