@@ -85,7 +85,9 @@ def test_documented_command(command, tmp_path):
                                                      for w in words[1:]], "--prepare-only"]
     else:
         pytest.fail(f"the documents show {command!r}, which no test knows how to check")
-    done = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=600)
+    # A private result store: `repro fetch --verify` deletes corrupt results, never in the user's store.
+    env = dict(os.environ, REPRO_RESULTS=str(tmp_path / "results"))
+    done = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, f"{command!r} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     if program == "repro" and words[1] == "run":
         chapter = chapter_by_name(" ".join(w for w in words[2:] if not w.startswith("-") and w not in ("cpu", "smoke", "paper")))
