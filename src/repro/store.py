@@ -26,7 +26,9 @@ import io
 import json
 import math
 import os
+import pickle
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -188,14 +190,17 @@ class Checkpoint:
         import torch
 
         try:
-            state = torch.load(self.path, map_location="cpu", weights_only=True)
-        except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ... here
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise CorruptCheckpointError(
-                f"checkpoint {self.path} cannot be loaded safely ({type(err).__name__}: {first[:200]}); "
-                "delete it and run again: the run restarts from scratch"
-            ) from None
-        return _from_safe_tensors(state)
+            with warnings.catch_warnings():  # torch warns about the protocol of foreign pickles
+                warnings.simplefilter("ignore", UserWarning)
+                state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            why = "it holds objects other than tensors, numbers, strings and plain containers; loading them could run code"
+        except Exception as err:  # torch raises RuntimeError, EOFError, ... on a damaged file
+            why = f"it is truncated or corrupt: {type(err).__name__}"
+        else:
+            return _from_safe_tensors(state)
+        raise CorruptCheckpointError(
+            f"checkpoint {self.path} was refused ({why}); delete it and run again: the run restarts from scratch")
 
     def save(self, state: Any) -> None:
         import torch
