@@ -52,17 +52,22 @@ def _photo_member() -> fetch.Member:
     return fetch.Member(row.package, row.member, row.sha256)
 
 
+def _refused_then_repaired(read, path: Path, repair_log: str, **fetch_kw) -> None:
+    """``read()`` fails with the ChecksumError naming ``path`` and the repair; ``fetch_all`` repairs it."""
+    with pytest.raises(fetch.ChecksumError) as err:
+        read()
+    assert str(path) in str(err.value) and "repro fetch" in str(err.value)
+    logs = []
+    fetch.fetch_all(log=logs.append, **fetch_kw)
+    assert any(repair_log in line for line in logs)
+
+
 def test_a_corrupted_photo_is_refused_then_repaired(private_cache):
     path = _own_copy(_photo_member().local)
     data = bytearray(path.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 8] = bytes(b ^ 0xFF for b in data[len(data) // 2 : len(data) // 2 + 8])
     path.write_bytes(bytes(data))  # the probe: 8 flipped bytes changed half the pixels, silently
-    with pytest.raises(fetch.ChecksumError) as err:
-        photos.load_photo(PHOTO)
-    assert str(path) in str(err.value) and "repro fetch" in str(err.value)
-    logs = []
-    fetch.fetch_all(weights=False, log=logs.append)
-    assert any("extracting it again" in line for line in logs)
+    _refused_then_repaired(lambda: photos.load_photo(PHOTO), path, "extracting it again", weights=False)
     assert fetch.sha256_file(path) == _photo_member().sha256 and not path.is_symlink()
     assert photos.load_photo(PHOTO).shape[2] == 3
 
@@ -77,12 +82,7 @@ def test_damaged_weights_give_the_checksum_error_and_fetch_reconverts_them(priva
     else:  # one byte of a tensor: the zip still reads, the digest does not match
         data[-2000] ^= 0x01
     path.write_bytes(bytes(data))
-    with pytest.raises(fetch.ChecksumError) as err:
-        fetch.load_weights(name)
-    assert str(path) in str(err.value) and "repro fetch" in str(err.value)
-    logs = []
-    fetch.fetch_all(data=False, log=logs.append)
-    assert any("converting" in line for line in logs)
+    _refused_then_repaired(lambda: fetch.load_weights(name), path, "converting", data=False)
     assert fetch.state_dict_digest(fetch.load_weights(name)) == fetch.CONVERTED[name].digest
 
 

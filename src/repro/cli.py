@@ -30,24 +30,22 @@ def _scale(value: str) -> str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _seed(value: str) -> int:
-    try:
-        seed = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {value!r}") from None
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {seed}")
-    return seed
+def _integer(minimum: int, what: str):
+    """An argparse type: an integer >= ``minimum``, or an error saying ``what`` it must be."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < minimum:
+            raise argparse.ArgumentTypeError(f"{what}, got {value!r}")
+        return number
+
+    return parse
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {number}")
-    return number
+_seed = _integer(0, "seed must be a non-negative integer")
+_positive = _integer(1, "must be a positive integer")
 
 
 def _data_root(value: str) -> str:
