@@ -202,7 +202,7 @@ def stage(target: Path, scale: "str | None", seed: int = 0, data_root: "str | No
         shutil.copy2(root / name, target / name)
     shutil.copytree(root / "book", target / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     # Not under _static/: jupyter-book would add every .js file there to every page.
-    shutil.copytree(ensure_mathjax(), target / "_vendor" / "mathjax")
+    shutil.copytree(ensure_mathjax(verify=True), target / "_vendor" / "mathjax")  # compared with its pinned wheel
     if scale is not None:
         for notebook in chapters():
             rel = notebook.relative_to(root)
