@@ -100,13 +100,13 @@ def test_mask_set_uses_the_papers_bin_labels():
 
 def test_data_root_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="needs data_root"):
-        folders.dataset_path(None, "celeba_hq")
-    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "celeba_hq" / "test"))):
-        folders.dataset_path(tmp_path, "celeba_hq", "test")
-    (tmp_path / "places2").mkdir()
-    (tmp_path / "places2" / "notes.txt").write_text("no images here")
+        folders.dataset_path(None, "celeba", "train")
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "celeba" / "test"))):
+        folders.dataset_path(tmp_path, "celeba", "test")
+    (tmp_path / "places2" / "train").mkdir(parents=True)
+    (tmp_path / "places2" / "train" / "notes.txt").write_text("no images here")
     with pytest.raises(ValueError, match="holds no images"):
-        folders.ImageFolder(folders.dataset_path(tmp_path, "places2"), 32)
+        folders.ImageFolder(folders.dataset_path(tmp_path, "places2", "train"), 32)
     with pytest.raises(ValueError, match="unknown dataset"):
         folders.dataset_path(tmp_path, "imagenet")
 

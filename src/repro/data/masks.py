@@ -4,15 +4,21 @@ The AWA paper evaluates with NVIDIA's irregular mask set (Liu et al. 2018), grou
 fraction of the image that is a hole: (0.01, 0.1], (0.1, 0.2], …, (0.5, 0.6]. That set is not
 available offline, so the book draws its own masks of the same kind — free-form brush strokes
 (random walks of thick line segments) — and keeps drawing until the hole ratio falls inside the
-requested bin. A mask is a function of (size, bin, seed) only.
+requested bin. A mask is a function of (size, bin, seed) only. Drawn masks are the training masks
+at every scale and the test masks below ``scale="paper"``; at ``scale="paper"`` the test masks are
+NVIDIA's, read from ``<data_root>/masks`` and binned by their hole ratio at the run's image size
+(:func:`binned_mask_folder`).
 
 Convention: masks are boolean arrays / float tensors with **1 = hole** (missing pixel), 0 = known.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
+from repro.data.folders import list_images, read_mask
 from repro.numerics import floating
 
 #: The paper's hole-ratio bins, as (low, high] intervals.
@@ -24,6 +30,14 @@ HOLE_RATIO_BINS: tuple[tuple[float, float], ...] = (
 def bin_label(bin_: tuple[float, float]) -> str:
     """The paper's notation for a bin, e.g. ``"(0.1,0.2]"``."""
     return f"({bin_[0]:g},{bin_[1]:g}]"
+
+
+def bin_of(ratio: float) -> "int | None":
+    """The index of the bin ``(low, high]`` holding a hole ratio, or ``None`` outside every bin."""
+    for index, (lo, hi) in enumerate(HOLE_RATIO_BINS):
+        if lo < ratio <= hi:
+            return index
+    return None
 
 
 def hole_ratio(mask: "np.ndarray | torch.Tensor") -> float:
@@ -94,3 +108,33 @@ def mask_set(n_per_bin: int, size: int, seed: int = 0, bins: "tuple[int, ...] | 
         masks = [irregular_mask(size, b, seed=seed * 100_003 + i) for i in range(n_per_bin)]
         out[bin_label(HOLE_RATIO_BINS[b])] = floating(torch.from_numpy(np.stack(masks))).unsqueeze(1)
     return out
+
+
+def binned_mask_folder(folder: "str | Path", size: int, n_per_bin: int, bins: "tuple[int, ...] | None" = None,
+                       hole_is_white: bool = True) -> dict[str, torch.Tensor]:
+    """Mask images of ``folder`` (e.g. NVIDIA's irregular test masks), resized to ``size``, grouped by
+    hole ratio: ``{"(0.1,0.2]": tensor (n_per_bin, 1, size, size) of 0/1}`` for each bin of ``bins``.
+
+    Each bin takes the first ``n_per_bin`` masks of the folder (sorted file order) whose ratio falls in
+    it, repeated in order when it has fewer; files are read until every bin is full. A bin that no
+    mask falls in is an error naming it.
+    """
+    chosen = tuple(range(len(HOLE_RATIO_BINS))) if bins is None else tuple(bins)
+    found: dict[int, list] = {b: [] for b in chosen}
+    ratios = []
+    for path in list_images(folder):
+        hole = read_mask(path, size, hole_is_white)
+        ratios.append(float(hole.mean()))
+        b = bin_of(ratios[-1])
+        if b in found and len(found[b]) < n_per_bin:
+            found[b].append(hole)
+            if all(len(v) == n_per_bin for v in found.values()):
+                break
+    empty = [bin_label(HOLE_RATIO_BINS[b]) for b, v in found.items() if not v]
+    if empty:
+        raise ValueError(
+            f"no mask of {folder} has a hole ratio in {', '.join(empty)} at {size}x{size} px ({len(ratios)} masks "
+            f"read, ratios {min(ratios):.3f} to {max(ratios):.3f}; white = hole={hole_is_white}): the AWA paper's "
+            "test set is NVIDIA's irregular mask set (Liu et al. 2018), with masks in every bin")
+    return {bin_label(HOLE_RATIO_BINS[b]): floating(torch.from_numpy(np.stack([v[i % len(v)] for i in range(n_per_bin)]))).unsqueeze(1)
+            for b, v in found.items()}

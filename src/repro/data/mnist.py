@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from repro.data.folders import dataset_path
 from repro.fetch import MNIST_MEMBER, member_path
 from repro.numerics import floating
 
@@ -55,7 +56,7 @@ def _read_idx(path: Path) -> np.ndarray:
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
         raise ValueError(f"{path} is truncated: {array.size} values for shape {shape}")
-    return array.reshape(shape)
+    return array.reshape(shape).copy()  # writable: torch.from_numpy warns about a read-only buffer
 
 
 def _find(folder: Path, stem: str) -> Path:
@@ -81,9 +82,7 @@ def mnist(split: str = "train", data_root: "str | Path | None" = None) -> tuple[
         idx = _split_indices(labels, split)
         images, labels = images[idx], labels[idx]
     else:
-        folder = Path(data_root).expanduser() / "mnist"
-        if not folder.is_dir():
-            raise FileNotFoundError(f"no folder {folder}: put the MNIST IDX files in <data_root>/mnist/")
+        folder = dataset_path(data_root, "mnist")
         image_file, label_file = IDX_FILES[split]
         images, labels = _read_idx(_find(folder, image_file)), _read_idx(_find(folder, label_file)).astype(np.int64)
     x = (floating(torch.from_numpy(images)) / 255.0).unsqueeze(1)

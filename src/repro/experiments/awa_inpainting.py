@@ -15,8 +15,11 @@ Data (scale ``smoke``/``cpu``; no faces, facades or Places2 offline): two photo-
 ``scenes`` (random crops of 192 px up to a whole photo: whole scenes, for Places2 and Paris
 StreetView) and ``closeups`` (small crops of 1-2x the output size: object and texture detail, for
 CelebA); train crops from the 22 train photos, test crops from the 8 test photos. Masks: the
-book's irregular brush-stroke masks in the paper's bins. At ``paper`` scale: the real folders
-under ``data_root`` and 256x256.
+book's irregular brush-stroke masks in the paper's bins. At ``paper`` scale (256x256) the images
+are read from ``<data_root>/{places2,paris_streetview,celeba}/{train,test}`` and the test masks are
+NVIDIA's irregular masks from ``<data_root>/masks``, binned by hole ratio (the first ``n_test`` of
+each scored bin); the training masks are drawn brush strokes at every scale (the layout:
+:mod:`repro.data.folders`).
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from repro.awa.losses import TERM_NAMES, UPPER_BOUNDS, AuxiliaryTerms, composite
 from repro.awa.objective import InpaintingObjective, guidance_metric
 from repro.config import ExperimentConfig, Scale, parse_scale
 from repro.data.folders import ImageFolder, dataset_path
-from repro.data.masks import HOLE_RATIO_BINS, bin_label, irregular_mask
+from repro.data.masks import HOLE_RATIO_BINS, bin_label, binned_mask_folder, irregular_mask
 from repro.data.photos import random_crops
 from repro.numerics import cache_per_dtype, floating
 from repro.runtime import device
@@ -169,8 +172,16 @@ def train_masks(cfg: InpaintConfig) -> torch.Tensor:
 
 
 def test_masks(cfg: InpaintConfig) -> dict[str, torch.Tensor]:
-    """``n_test`` masks per scored bin (the same for every run of a scale)."""
+    """``n_test`` masks per scored bin (the same for every run of a scale): drawn brush strokes, or at
+    scale='paper' NVIDIA's irregular test masks under ``<data_root>/masks`` binned by hole ratio."""
+    if cfg.scale is Scale.PAPER:
+        return _folder_masks(str(dataset_path(cfg.data_root, "masks")), cfg.image_size, cfg.n_test)
     return {bin_label(HOLE_RATIO_BINS[b]): _masks(cfg.image_size, (b,), cfg.n_test, TEST_SEED + 1000 * b) for b in EVAL_BINS}
+
+
+@cache_per_dtype(maxsize=4)
+def _folder_masks(folder: str, size: int, n: int) -> dict[str, torch.Tensor]:
+    return binned_mask_folder(folder, size, n, EVAL_BINS)
 
 
 def sample_masks(cfg: InpaintConfig) -> torch.Tensor:

@@ -289,7 +289,9 @@ def deviations(cfg) -> pd.DataFrame:
             f"{cfg.n_test} test crops of the 8 test photos per bin")
     rows = [
         ("data", "CelebA, CelebA-HQ, Paris StreetView, Places2 (100 to 10,000 test images)", data),
-        ("masks", "NVIDIA irregular masks, per hole-ratio bin", "the book's brush-stroke masks in the same bins (repro.data.masks)"),
+        ("masks", "NVIDIA irregular masks, per hole-ratio bin",
+         "test: NVIDIA's masks under data_root/masks, binned by hole ratio; training: the book's brush-stroke masks "
+         "in the same bins (repro.data.masks)" if paper_scale else "the book's brush-stroke masks in the same bins (repro.data.masks)"),
         ("networks", "CTSDG, PRVS, EdgeConnect at full size (tens of millions of parameters), 256x256",
          f"small sketches of each (`ctsdg_small`, `prvs_small`, `edgeconnect_small`, width {cfg.width}), "
          f"{cfg.image_size}x{cfg.image_size}; structure maps are Sobel edges, not Canny"),

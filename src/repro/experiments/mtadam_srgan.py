@@ -13,10 +13,13 @@ Prescribed :math:`(\lambda_{MSE}, \lambda_{GAN}, \lambda_{VGG}) = (1, 0.001, 0.0
 unbalances all three to 1. MTAdam receives the terms separately, MSE first (the anchor).
 
 Test sets: the Set14 images that exist offline (``monarch``, ``barbara``: a "Set14-like" set)
-and the other held-out photos (standing in for BSD100), or the real ``set14/`` and ``bsd100/``
-folders at ``scale="paper"``. PSNR and SSIM on the luma channel with a ``factor``-pixel border
-removed (the super-resolution convention); FID between the super-resolved and the true
-high-resolution images cut into ``hr_size`` tiles (a handful of whole images is too few for FID).
+and the other held-out photos (standing in for BSD100), or the real ``<data_root>/set14`` and
+``<data_root>/bsd100`` folders at ``scale="paper"``, where the training and validation crops are
+one random ``hr_size`` crop of each of the first ``n_train`` images of ``<data_root>/imagenet_val``
+(SRGAN trained on a random ImageNet sample; the first ``n_val`` crops validate). PSNR and SSIM
+on the luma channel with a ``factor``-pixel border removed (the super-resolution convention); FID
+between the super-resolved and the true high-resolution images cut into ``hr_size`` tiles (a
+handful of whole images is too few for FID).
 """
 from __future__ import annotations
 
@@ -172,7 +175,7 @@ class _Evaluator:
 
     def __init__(self, data: dict, cfg: SRGANConfig) -> None:
         self.cfg, self.tests = cfg, data["test"]
-        self.features = {k: reference_features(data, f"test_{k}", torch.cat([_tiles(x, cfg.hr_size) for x in images]))
+        self.features = {k: reference_features(data, f"test_{k}", torch.cat([_tiles(x, cfg.hr_size) for x in images]).to(device()))
                          for k, images in self.tests.items()}
 
     def __call__(self, generator, with_fid: bool = True) -> tuple[dict, dict]:

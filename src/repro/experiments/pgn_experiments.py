@@ -12,9 +12,12 @@
 The PGNs are the trained ones of the zoo (:mod:`repro.pgn.checkpoints`: the committed cpu-scale
 checkpoints below scale='paper'; at scale='paper' those of ``repro train-pgn --scale paper``).
 
-At scale='paper', DIP reads ``<data_root>/imagenet_val``. No StyleGAN, talking-heads model or
-VoxCeleb2 exists offline, so the inversion and talking-heads experiments stay analogues on the
-photo bank and only take the paper's sizes (N images, T iterations, the paper's learning rate).
+What each reads under ``data_root`` at scale='paper' (the layout: :mod:`repro.data.folders`): DIP the
+first ``n_images`` of ``<data_root>/imagenet_val``; the others nothing, at any scale. :func:`cost`
+is a benchmark on random tensors; no StyleGAN (FFHQ), talking-heads model or VoxCeleb2 exists
+offline, so the inversion and talking-heads experiments stay analogues on the photo bank and only
+take the paper's sizes (N images, T iterations, the paper's learning rate). All but :func:`cost`
+use the trained PGNs of their scale: at scale='paper' those of ``repro train-pgn --scale paper``.
 """
 from __future__ import annotations
 
@@ -51,8 +54,14 @@ def pgn_scale(scale: Scale) -> str:
 
 
 @cache_per_dtype(maxsize=2)
+def _frozen_losses():
+    return vgg_loss(), alexnet_loss()
+
+
 def _losses():
-    return vgg_loss().to(device()), alexnet_loss().to(device())
+    """The VGG-16 and AlexNet perceptual losses (built once per floating type) on :func:`repro.runtime.device`."""
+    vgg, alex = _frozen_losses()
+    return vgg.to(device()), alex.to(device())
 
 
 def sources(scale: Scale, names: "tuple | None" = None) -> dict:
@@ -92,7 +101,8 @@ def quality(y_hat: torch.Tensor, y: torch.Tensor) -> dict:
 
 
 def held_out_photos(cfg, n: int) -> torch.Tensor:
-    """The photo bank's test photos (never seen by the PGNs or VGG's perceptual-loss training here)."""
+    """The photo bank's test photos (never seen by the PGNs or VGG's perceptual-loss training here); at
+    scale='paper' the first ``n`` ImageNet validation images under ``<data_root>/imagenet_val``."""
     from repro.data.photos import photos
 
     if cfg.scale is Scale.PAPER:
@@ -122,6 +132,7 @@ COST_PRESETS = {Scale.SMOKE: dict(resolutions=(32, 64), repeats=1, memory=False)
 
 
 def cost_config(scale="cpu", seed=0, data_root=None, **kw) -> CostConfig:
+    """Reads nothing under ``data_root`` at any scale (random tensors)."""
     return CostConfig.for_scale(scale, COST_PRESETS, seed=seed, data_root=data_root, **kw)
 
 
@@ -161,6 +172,7 @@ DIP_PRESETS = {Scale.SMOKE: dict(n_images=2, steps=6, track_every=1, width=8), S
 
 
 def dip_config(scale="cpu", seed=0, data_root=None, **kw) -> DIPConfig:
+    """At scale='paper' the targets are the first ``n_images`` of ``<data_root>/imagenet_val``."""
     return DIPConfig.for_scale(scale, DIP_PRESETS, seed=seed, data_root=data_root, **kw)
 
 
@@ -211,6 +223,7 @@ INV_PRESETS = {Scale.SMOKE: dict(n_images=2, generator_steps=5, n_train=32, warm
 
 
 def inversion_config(scale="cpu", seed=0, data_root=None, **kw) -> InversionConfig:
+    """Reads nothing under ``data_root`` at any scale: photo-bank crops (no StyleGAN or FFHQ offline)."""
     return InversionConfig.for_scale(scale, INV_PRESETS, seed=seed, data_root=data_root, **kw)
 
 
@@ -271,6 +284,8 @@ HEADS_PRESETS = {Scale.SMOKE: dict(n_subjects=1, shots=2, pretrain_steps=3, n_tr
 
 
 def heads_config(scale="cpu", seed=0, data_root=None, **kw) -> HeadsConfig:
+    """Reads nothing under ``data_root`` at any scale: photo-bank crops (no talking-heads model or
+    VoxCeleb2 offline)."""
     return HeadsConfig.for_scale(scale, HEADS_PRESETS, seed=seed, data_root=data_root, **kw)
 
 
