@@ -65,7 +65,7 @@ test: fetch chromium
 # Re-execute the committed notebooks at the CI scale (after changing a chapter).
 notebooks: fetch
 	rm -rf $(RESULTS)/notebooks
-	for nb in book/*.ipynb; do TQDM_DISABLE=1 REPRO_RESULTS=$(RESULTS)/notebooks $(BIN)/papermill "$$nb" "$$nb" -p scale smoke -k python3 --no-progress-bar || exit 1; done
+	for nb in book/*.ipynb; do TQDM_DISABLE=1 REPRO_RESULTS=$(RESULTS)/notebooks $(BIN)/repro run "$$nb" --scale smoke --output "$$nb" || exit 1; done
 
 clean:
 	rm -rf _build
