@@ -150,15 +150,54 @@ def test_state_dict_round_trip_keeps_optimizers_in_lockstep():
             assert torch.equal(pa, pb)
 
 
-def test_state_holds_at_most_2n_plus_1_tensors_per_parameter():
+def test_state_is_the_moments_per_parameter_and_one_magnitude_vector_per_layer():
+    """Exactly: step, (N, ...) first and second moments per tensor, and an (N,) magnitude vector on
+    the first tensor of each layer (one balancing unit per layer); any extra state key fails."""
     model = _model()
     opt = MTAdam(model)
     opt.step(_losses(model, 0))
     n = 3
+    firsts = {id(group["params"][0]) for group in opt.param_groups}
     for p in model.parameters():
         st = opt.state[p]
-        count = st["exp_avg"].shape[0] + st["exp_avg_sq"].shape[0] + ("magnitude" in st)
-        assert st["exp_avg"].shape == (n, *p.shape) and count <= 2 * n + 1
+        expected = {"step", "exp_avg", "exp_avg_sq"} | ({"magnitude"} if id(p) in firsts else set())
+        assert set(st) == expected
+        assert st["exp_avg"].shape == st["exp_avg_sq"].shape == (n, *p.shape)
+        if "magnitude" in st:
+            assert st["magnitude"].shape == (n,)
+    assert sum("magnitude" in opt.state[p] for p in model.parameters()) == len(opt.param_groups)
+
+
+def test_options_round_trip_through_the_state_dict():
+    """The options are param-group defaults: loading a state dict restores them, like lr and betas."""
+    a = _model()
+    opt_a = MTAdam(a, lr=1e-2, betas=(0.9, 0.999, 0.5), denominator="mean", anchor_scale=False, magnitude_init="first")
+    for step in range(3):
+        opt_a.step(_losses(a, step))
+    b = copy.deepcopy(a)
+    opt_b = MTAdam(b, lr=1e-2)  # built with the default options
+    opt_b.load_state_dict(copy.deepcopy(opt_a.state_dict()))
+    assert opt_b.options == opt_a.options and opt_b.param_groups[0]["betas"][2] == 0.5
+    for step in range(3, 6):
+        opt_a.step(_losses(a, step))
+        opt_b.step(_losses(b, step))
+    assert all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
+
+
+def test_beta3_is_read_per_group():
+    """Two layers with different beta3: each layer's magnitude EMA (from a = 0) uses its own."""
+    model = _model()
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    losses = _losses(model, 0)
+    norms = [torch.stack([torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(layer.parameters()), retain_graph=True)]).norm()
+                          for loss in losses]) for layer in layers]
+    opt = MTAdam([{"params": layers[0].parameters(), "betas": (0.9, 0.999, 0.0)},
+                  {"params": layers[1].parameters()}], lr=1e-3)
+    opt.step(_losses(model, 0))
+    for layer, norm, beta3 in zip(layers, norms, (0.0, 0.9)):
+        assert torch.allclose(opt.state[next(layer.parameters())]["magnitude"], (1 - beta3) * norm, rtol=1e-5)
+    with pytest.raises(ValueError, match="disagree on 'scope'"):
+        MTAdam([{"params": layers[0].parameters(), "scope": "tensor"}, {"params": layers[1].parameters()}])
 
 
 def _all_finite_and_moved(before, model):

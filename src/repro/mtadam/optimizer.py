@@ -28,9 +28,10 @@ weight decay                      none (optional, once)      added to every term
 Both pick as anchor the first term whose magnitude is non-zero in that layer (the paper's term 1
 in practice): a main loss that does not reach a layer (or vanishes) then does not silence the
 others there, and a term with zero magnitude contributes nothing instead of a NaN. State lives
-in ``self.state`` (per-term moments stacked as (N, …) tensors, magnitudes per layer), so
-``state_dict()`` round-trips; the official code keeps its balancing state on Parameter
-attributes and loses it on resume.
+in ``self.state`` (per-term moments stacked as (N, …) tensors, magnitudes per layer) and every
+option is a param-group default (like ``lr`` and ``betas``; ``beta3`` and the balancing options are
+read per group), so ``state_dict()`` round-trips state and options; the official code keeps its
+balancing state on Parameter attributes and loses it on resume.
 
 The ablations of the paper's Table 5 are the options ``normalize``, ``scope``, ``anchor_scale``
 and ``denominator`` (see :data:`ABLATIONS`).
@@ -141,13 +142,41 @@ class MTAdam(Optimizer):
                 raise ValueError(f"invalid {name} {value!r}: valid values are {', '.join(valid)}")
         if isinstance(params, nn.Module):
             params = layer_param_groups(params)
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        # Every option is a param-group default, so state_dict() carries it and load_state_dict()
+        # restores it (torch.optim.Optimizer's param_groups round-trip).
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        weight_decay_per_term=weight_decay_per_term, scope=scope, magnitude_init=magnitude_init,
+                        normalize=normalize, anchor_scale=anchor_scale, denominator=denominator)
         super().__init__(params, defaults)
         self._scratch: dict[torch.Tensor, tuple[torch.Tensor, torch.Tensor]] = {}
-        self.options = dict(
-            weight_decay_per_term=weight_decay_per_term, scope=scope, magnitude_init=magnitude_init,
-            normalize=normalize, anchor_scale=anchor_scale, denominator=denominator,
-        )
+        self._check_groups()
+
+    #: Options that act on a balancing unit; with ``scope="model"`` one unit spans every group.
+    BALANCING = ("scope", "normalize", "anchor_scale", "magnitude_init")
+
+    def _check_groups(self) -> None:
+        """The scope is one for the whole model; with ``scope="model"`` so is every balancing option."""
+        first = self.param_groups[0]
+        keys = self.BALANCING if first["scope"] == "model" else ("scope",)
+        for group in self.param_groups[1:]:
+            for key in keys:
+                if group[key] != first[key]:
+                    raise ValueError(f"MTAdam param groups disagree on {key!r} ({first[key]!r} vs {group[key]!r}); "
+                                     f"it must be the same in every group{' with scope=model' if key != 'scope' else ''}")
+            if first["scope"] == "model" and group["betas"][2] != first["betas"][2]:
+                raise ValueError("MTAdam param groups disagree on beta3; with scope='model' it must be the same")
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore state *and* options (they live in the param groups); options differing from
+        this optimizer's are taken from the state dict, as torch does for ``lr`` and ``betas``."""
+        super().load_state_dict(state_dict)
+        self._check_groups()
+
+    @property
+    def options(self) -> dict:
+        """The MTAdam-specific options of the first param group (the only group in most uses)."""
+        group = self.param_groups[0]
+        return {k: group[k] for k in ("weight_decay_per_term", *self.BALANCING, "denominator")}
 
     # -- the step -----------------------------------------------------------------------------
     def _params(self) -> list[torch.Tensor]:
@@ -162,13 +191,15 @@ class MTAdam(Optimizer):
             start += count
         return out
 
-    def _units(self) -> list[list[int]]:
-        """Indices (into ``self._params()``) of each balancing unit: layer, tensor or model."""
-        layers = [list(ids) for _, ids in self._group_ranges() if ids]
-        if self.options["scope"] == "tensor":
-            return [[j] for ids in layers for j in ids]
-        if self.options["scope"] == "model":
-            return [[j for ids in layers for j in ids]]
+    def _units(self) -> list[tuple[dict, list[int]]]:
+        """Each balancing unit (layer, tensor or model) with the group whose options it follows
+        and its indices into ``self._params()``."""
+        layers = [(group, list(ids)) for group, ids in self._group_ranges() if ids]
+        scope = self.param_groups[0]["scope"]
+        if scope == "tensor":
+            return [(group, [j]) for group, ids in layers for j in ids]
+        if scope == "model":
+            return [(layers[0][0], [j for _, ids in layers for j in ids])] if layers else []
         return layers
 
     def step(self, losses: Sequence[torch.Tensor], ranks: "Sequence[float] | None" = None, retain_graph: bool = False):
@@ -247,27 +278,31 @@ class MTAdam(Optimizer):
 
     def _weight_decay(self, params: list[torch.Tensor], grads: list[torch.Tensor], n: int) -> None:
         """Once on the anchor's gradient (default), or on every term's (official code)."""
-        if n > 0 and not self.options["weight_decay_per_term"]:
-            return
         for group, ids in self._group_ranges():
+            if n > 0 and not group["weight_decay_per_term"]:
+                continue
             if group["weight_decay"] and ids:
                 sl = slice(ids.start, ids.stop)
                 torch._foreach_add_(grads[sl], params[sl], alpha=group["weight_decay"])
 
     def _balance(self, params, grads, units, anchors, n: int, rank: float) -> list[float]:
-        """Lines 6-8 for term n: update its magnitude EMA per unit, return one scale per tensor."""
-        if not self.options["normalize"]:
-            return [rank] * len(params)
-        beta3 = self.param_groups[0]["betas"][2]
+        """Lines 6-8 for term n: update its magnitude EMA per unit, return one scale per tensor.
+
+        Each unit follows its own group's options and beta3 (one group per unit but for scope='model')."""
         squared = [x * x for x in torch.stack(torch._foreach_norm(grads)).tolist()]
         scales = [0.0] * len(params)
-        for u, ids in enumerate(units):
+        for u, (group, ids) in enumerate(units):
+            if not group["normalize"]:
+                for i in ids:
+                    scales[i] = rank
+                continue
+            beta3 = group["betas"][2]
             state = self.state[params[ids[0]]]  # the unit's magnitudes live with its first tensor
             if "magnitude" not in state:
                 state["magnitude"] = torch.zeros(len(state["exp_avg"]), dtype=params[0].dtype)
             norm = sum(squared[i] for i in ids) ** 0.5
             old = float(state["magnitude"][n])
-            if self.options["magnitude_init"] == "first" and float(state["step"]) == 1:
+            if group["magnitude_init"] == "first" and float(state["step"]) == 1:
                 new = norm  # official code: the EMA starts at the first norm
             else:
                 new = beta3 * old + (1 - beta3) * norm
@@ -277,7 +312,7 @@ class MTAdam(Optimizer):
                 continue  # a term with no magnitude here contributes nothing (no NaN)
             if anchors[u] is None:
                 anchors[u] = new  # the first term alive in this unit is its anchor
-            scale = rank * (anchors[u] / new if self.options["anchor_scale"] else 1.0 / new)
+            scale = rank * (anchors[u] / new if group["anchor_scale"] else 1.0 / new)
             for i in ids:
                 scales[i] = scale
         return scales
@@ -303,7 +338,7 @@ class MTAdam(Optimizer):
         t = float(state["step"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
         bias1, bias2 = 1 - beta1**t, 1 - beta2**t
-        denominator = self.options["denominator"]
+        denominator = group["denominator"]
         if denominator == "own":
             p.add_((m / ((v / bias2).sqrt_().add_(group["eps"]))).sum(0), alpha=-group["lr"] / bias1)
             return
