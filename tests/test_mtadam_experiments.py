@@ -25,8 +25,11 @@ def test_hyperband_is_deterministic_and_stays_in_range():
     data = p2p.datasets(cfg)
     first, second = p2p.hyperband(cfg, data), p2p.hyperband(cfg, data)
     assert first["trials"] == second["trials"]
-    assert cfg.hyperband_low <= first["best_lambda_l1"] <= cfg.hyperband_high
     assert len(first["trials"]) == cfg.hyperband_trials
+    assert all(cfg.hyperband_low <= t["lambda_l1"] <= cfg.hyperband_high for t in first["trials"])  # the sampler's bounds
+    complete = [t for t in first["trials"] if t["state"] == "COMPLETE"]
+    best = min(complete, key=lambda t: t["val_FID"])  # the best trial is the completed one of lowest validation FID
+    assert first["best_lambda_l1"] == best["lambda_l1"] and first["best"]["val_FID"] == best["val_FID"]
 
 
 def test_mnist_class_terms_weights_act_and_absent_classes_give_zero():
