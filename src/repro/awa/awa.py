@@ -68,12 +68,12 @@ class AWAConfig:
 
 
 class AWA:
-    """The AWA reweighting method (see the module docstring).
+    r"""The AWA reweighting method (see the module docstring).
 
     ``aux_lr`` overrides the auxiliary optimiser's learning rate. ``guide(fake, real)`` is the
-    guidance metric :math:`\\mathcal L_c` on [-1, 1] images
+    guidance metric :math:`\mathcal L_c` on [-1, 1] images
     (:func:`~repro.awa.objective.guidance_metric`); ``lr`` is the generator's learning rate
-    :math:`\\alpha` of the look-ahead.
+    :math:`\alpha` of the look-ahead.
     """
 
     needs_guidance = True

@@ -61,7 +61,7 @@ class MainWeights:
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
-    """:math:`F F^\top / (C H W)` per image: (B, C, H, W) -> (B, C, C)."""
+    r""":math:`F F^\top / (C H W)` per image: (B, C, H, W) -> (B, C, C)."""
     b, c, h, w = features.shape
     f = features.reshape(b, c, h * w)
     return f @ f.transpose(1, 2) / (c * h * w)

@@ -98,7 +98,7 @@ class InpaintingObjective:
         return {n: p.detach().clone() for n, p in zip(self.names, self.params)}
 
     def grad(self, loss: torch.Tensor, params: "Params | None" = None, retain_graph: bool = True) -> Params:
-        """:math:`\\nabla_P` loss (zeros where it does not reach)."""
+        r""":math:`\nabla_P` loss (zeros where it does not reach)."""
         tensors = self.params if params is None else list(params.values())
         grads = torch.autograd.grad(loss, tensors, retain_graph=retain_graph, allow_unused=True)
         return {n: torch.zeros_like(t) if g is None else g for n, t, g in zip(self.names, tensors, grads)}
@@ -134,12 +134,12 @@ class InpaintingObjective:
         raise ValueError(f"method must be 'jvp' or 'backward', got {method!r}")
 
     def term_gradients(self, aux: torch.Tensor) -> list[Params]:
-        """:math:`\\nabla_P L_j` for each auxiliary term of a retained forward (one backward each)."""
+        r""":math:`\nabla_P L_j` for each auxiliary term of a retained forward (one backward each)."""
         return [self.grad(aux[j]) for j in range(len(aux))]
 
 
 def guidance_metric(name: str, lpips_model: "nn.Module | None" = None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """:math:`\\mathcal L_c`: ``"lpips"`` (LPIPS-VGG, the paper's choice) or ``"mae"`` on [-1, 1] images."""
+    r""":math:`\mathcal L_c`: ``"lpips"`` (LPIPS-VGG, the paper's choice) or ``"mae"`` on [-1, 1] images."""
     if name == "lpips":
         if lpips_model is None:
             raise ValueError("guidance 'lpips' needs the LPIPS-VGG model (create_model('lpips_vgg', pretrained=True))")

@@ -251,7 +251,7 @@ def cosine_verdicts(frame: pd.DataFrame, untrained: dict) -> list[Verdict]:
 
 # ---- Figs. 7/14 ----------------------------------------------------------------------------------------
 def proxy_targets(pgns: dict, y_hat: torch.Tensor, y: torch.Tensor) -> dict:
-    """Each PGN's proxy target :math:`P(\\hat y, y)` for images in [0, 1], as (H, W, 3) uint8 images
+    r"""Each PGN's proxy target :math:`P(\hat y, y)` for images in [0, 1], as (H, W, 3) uint8 images
     (clamped to [0, 1])."""
     from repro.pgn.pgn import denormalize, normalize
 

@@ -91,7 +91,7 @@ class PerceptualLoss(nn.Module):
         return self.per_image(y_hat, y).mean()
 
     def value_and_gradient(self, y_hat: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-image losses and the true :math:`\\nabla_{\\hat y}\\mathrm{VGG}(\\hat y_i, y_i)` (one forward-backward)."""
+        r"""Per-image losses and the true :math:`\nabla_{\hat y}\mathrm{VGG}(\hat y_i, y_i)` (one forward-backward)."""
         with torch.enable_grad():
             x = y_hat.detach().requires_grad_(True)
             values = self.per_image(x, y)
