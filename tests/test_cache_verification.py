@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from repro import fetch
+from repro import assets, fetch
 from repro.paths import CACHE_ENV, RESULTS_ENV, cache_dir
 
 photos = importlib.import_module("repro.data.photos")  # the module, not the function repro.data exports
@@ -33,7 +33,7 @@ def private_cache(tmp_path, monkeypatch):
                 target.symlink_to(path)
     monkeypatch.setenv(CACHE_ENV, str(mirror))
     monkeypatch.setenv(RESULTS_ENV, str(tmp_path / "results"))
-    monkeypatch.setattr(fetch, "_VERIFIED", {})
+    monkeypatch.setattr(assets, "_VERIFIED", {})
     photos.load_photo.cache_clear()
     yield mirror
     photos.load_photo.cache_clear()

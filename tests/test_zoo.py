@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+import repro.pgn  # noqa: F401  (the paper packages register their zoo entries: the whole zoo is tested)
 from repro.zoo import create_model, list_models
 
 
@@ -37,3 +38,8 @@ def test_unet_generator_keeps_the_size_and_checks_it():
     assert g(torch.rand(2, 3, 32, 32) * 2 - 1).shape == (2, 3, 32, 32)
     with pytest.raises(ValueError, match="divisible by 16"):
         g(torch.rand(1, 3, 24, 24))
+
+
+def test_the_pgn_entries_come_from_the_pgn_package():
+    assert list_models("pgn_*") == ["pgn_resnet4", "pgn_resnet6", "pgn_resnet8", "pgn_unet"]
+    assert create_model("pgn_resnet4", width=4).__class__.__module__ == "repro.pgn.pgn"

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from repro.data.folders import dataset_path
-from repro.fetch import MNIST_MEMBER, member_path
+from repro.assets import MNIST_MEMBER, member_path
 from repro.numerics import floating
 
 TRAIN_PER_CLASS = 400

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from repro.data.images import center_square, decode_image, resize, to_rgb, to_tensor
-from repro.fetch import FETCH_COMMAND, Member, member_path
+from repro.assets import FETCH_COMMAND, Member, member_path
 from repro.paths import data_dir
 
 SPLITS = ("train", "test", "all")

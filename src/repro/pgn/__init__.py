@@ -6,9 +6,11 @@
 * :mod:`.tasks` — gradient sources and the three tasks (Deep Image Prior, latent inversion, fine-tuning);
 * :mod:`.cost` — MACs, inference rewrites, time and peak memory of producing a gradient.
 
-The backbones are in the model zoo (:mod:`repro.zoo.pgn_backbones`); the chapters' experiments in
+The backbones are in the model zoo (:mod:`repro.zoo.pgn_backbones`); :mod:`.models` registers the
+``pgn_*`` zoo entries (a backbone plus its mode, trained or fresh); the chapters' experiments in
 :mod:`repro.experiments.pgn_experiments` and :mod:`repro.experiments.pgn_tables`.
 """
+from repro.pgn import models  # noqa: F401  (registers create_model("pgn_*"))
 from repro.pgn.pgn import MODES, PGN, PGNConfig, PerceptualLoss, cosine_similarity, meta_loss
 
 __all__ = ["MODES", "PGN", "PGNConfig", "PerceptualLoss", "cosine_similarity", "meta_loss"]

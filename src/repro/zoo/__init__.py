@@ -2,7 +2,8 @@
 
 ``create_model("vgg16_features", pretrained=True)``, ``list_models("lpips_*")``. Pretrained
 members load genuine weights from the cache (``make fetch``); nothing is downloaded at run time.
-Later chapters register their generators, discriminators and PGNs here too.
+The zoo knows no paper: the PGN entries (``pgn_*``) are registered by :mod:`repro.pgn` when it is
+imported (``import repro.pgn``).
 """
 from repro.zoo.registry import create_model, list_models, register_model
 

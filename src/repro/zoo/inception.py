@@ -18,7 +18,7 @@ from pytorch_fid.inception import (
     _inception_v3,
 )
 
-from repro.fetch import load_weights
+from repro.assets import load_weights
 from repro.zoo.frozen import FrozenModule
 from repro.zoo.registry import register_model
 

@@ -14,7 +14,7 @@ import warnings
 import lpips as lpips_pkg
 import torch
 
-from repro.fetch import load_weights
+from repro.assets import load_weights
 from repro.zoo.frozen import FrozenModule
 from repro.zoo.registry import register_model
 

@@ -1,15 +1,15 @@
 r"""PGN backbones (Nikulin et al., Fig. 9): image-to-image networks taking the generated image and the
 target (6 channels, ImageNet-normalised) and returning 3 channels.
 
-The zoo entries ``pgn_*`` return a whole :class:`repro.pgn.PGN` (backbone in ``.backbone`` plus the
-mode that turns its output into a gradient); ``pretrained=True`` loads the PGN trained by
-``repro train-pgn`` from ``data/pgn/`` (sha256-checked).
+The zoo knows no paper: :func:`backbone` builds the bare network. The registry entries ``pgn_*``,
+which return a whole :class:`repro.pgn.PGN` (a backbone plus the mode that turns its output into a
+gradient) and load the PGNs ``repro train-pgn`` trained, are assembled in :mod:`repro.pgn.models`.
 
-``pgn_resnet4`` / ``pgn_resnet6`` / ``pgn_resnet8``
+``resnet4`` / ``resnet6`` / ``resnet8``
     conv 64 -> strided conv 128 -> N residual blocks at half resolution -> x2 upsampling + conv 64
     -> conv to 3; BatchNorm and LeakyReLU(0.2) (the official code's choices). ResNet-4 has
     1.34 M parameters, as in the paper's Table 1.
-``pgn_unet``
+``unet``
     a UNet with 5 downscales and upscales built from separable "double Blaze" blocks (BlazeFace's
     depthwise 5x5 + pointwise convolutions, twice, with a residual path), far fewer MACs per pixel.
 """
@@ -19,7 +19,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from repro.zoo.registry import register_model
 
 
 def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -117,40 +116,3 @@ def backbone(name: str, width: int = 64) -> nn.Module:
     if name == "unet":
         return PGNUNet(tuple(max(1, w * width // 64) for w in UNET_WIDTHS))
     return PGNResNet(int(name[len("resnet"):]), width)
-
-
-def _pgn(name: str, pretrained: bool, mode: str, width: int):
-    """A PGN (:class:`repro.pgn.PGN`: the backbone plus the way its output becomes a gradient).
-    ``pretrained=True`` loads the checkpoint that ``repro train-pgn`` wrote under ``data/pgn/``
-    (its width, mode and sha256 come from the manifest there)."""
-    from repro.pgn.pgn import PGN, PGNConfig
-
-    if pretrained:
-        from repro.pgn.checkpoints import load
-
-        return load(f"pgn_{name}", mode)
-    return PGN(backbone(name, width), PGNConfig(mode=mode))
-
-
-@register_model
-def pgn_resnet4(pretrained: bool = False, mode: str = "constrained", width: int = 64):
-    """ResNet-4 PGN (1.34 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
-    return _pgn("resnet4", pretrained, mode, width)
-
-
-@register_model
-def pgn_resnet6(pretrained: bool = False, mode: str = "constrained", width: int = 64):
-    """ResNet-6 PGN (1.93 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
-    return _pgn("resnet6", pretrained, mode, width)
-
-
-@register_model
-def pgn_resnet8(pretrained: bool = False, mode: str = "constrained", width: int = 64):
-    """ResNet-8 PGN (2.52 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
-    return _pgn("resnet8", pretrained, mode, width)
-
-
-@register_model
-def pgn_unet(pretrained: bool = False, mode: str = "constrained", width: int = 64):
-    """Double-Blaze UNet PGN (1.71 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
-    return _pgn("unet", pretrained, mode, width)

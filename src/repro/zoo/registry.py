@@ -28,5 +28,6 @@ def create_model(name: str, pretrained: bool = False, **kwargs) -> nn.Module:
     try:
         fn = _MODELS[name]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; registered: {', '.join(list_models())}") from None
+        hint = " (the pgn_* models are registered by `import repro.pgn`)" if name.startswith("pgn_") else ""
+        raise ValueError(f"unknown model {name!r}{hint}; registered: {', '.join(list_models())}") from None
     return fn(pretrained=pretrained, **kwargs)

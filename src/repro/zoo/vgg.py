@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from repro.fetch import load_weights
+from repro.assets import load_weights
 from repro.zoo.frozen import FrozenModule
 from repro.zoo.registry import register_model
 
