@@ -51,6 +51,7 @@ def test_configs_are_frozen_and_keyed_by_their_fields():
 def test_two_config_types_never_share_a_key():
     @dataclasses.dataclass(frozen=True)
     class Other(ExperimentConfig):
+        NAME = "test.other"
         image_size: int = 64
         n_images: int = 8
         noise_levels: tuple = (0.0, 0.05, 0.2)
@@ -61,14 +62,47 @@ def test_two_config_types_never_share_a_key():
 def test_bumping_the_version_changes_the_key():
     @dataclasses.dataclass(frozen=True)
     class V1(ExperimentConfig):
-        pass
+        NAME = "test.versioned"
 
     @dataclasses.dataclass(frozen=True)
     class V2(ExperimentConfig):
+        NAME = "test.versioned"
         VERSION = 2
 
-    V2.__qualname__ = V1.__qualname__
     assert V1(scale="smoke").key() != V2(scale="smoke").key()
+
+
+def test_the_key_follows_the_stable_name_not_the_module():
+    """Moving a config to another module (or renaming its class) keeps its stored results."""
+    def declare(module: str, qualname: str):
+        @dataclasses.dataclass(frozen=True)
+        class Moved(ExperimentConfig):
+            NAME = "test.moved"
+            steps: int = 3
+
+        Moved.__module__, Moved.__qualname__ = module, qualname
+        return Moved
+
+    a, b = declare("repro.experiments.old_place", "Old"), declare("repro.awa.new_place", "New")
+    assert a(scale="smoke").key() == b(scale="smoke").key()
+
+
+def test_every_config_declares_a_name_and_they_are_unique():
+    with pytest.raises(TypeError, match="must declare NAME"):
+        @dataclasses.dataclass(frozen=True)
+        class Nameless(ExperimentConfig):
+            pass
+    names = [c.NAME for c in _all_config_types() if c.__module__.startswith("repro.")]
+    assert len(names) == len(set(names)) >= 12
+
+
+def test_presets_live_on_the_class_and_at_least_one_is_checked():
+    from repro.experiments import mtadam_mnist
+
+    cfg = mtadam_mnist.MnistConfig.create("smoke")
+    assert cfg.repeats == mtadam_mnist.MnistConfig.PRESETS[Scale.SMOKE]["repeats"] and cfg == mtadam_mnist.config("smoke")
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
+        mtadam_mnist.MnistConfig.create("smoke", epochs=0)
 
 
 # ---- impossible values and None are errors, never silent fall-backs ---------------------------

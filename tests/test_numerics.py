@@ -75,13 +75,13 @@ def test_float32_data_is_what_it_was_before_the_float_type_existed():
 
 
 def test_only_smoke_keys_name_their_float_type():
-    # cpu and paper keys are what they were before the float type existed: their stored results stay valid
+    # cpu and paper keys hash the fields alone, with no float type: float32 is the papers' type
     cfg = ExperimentConfig(scale="cpu", seed=1)
-    payload = {"type": "repro.config.ExperimentConfig", "version": 1, **cfg.to_dict()}
+    payload = {"type": ExperimentConfig.NAME, "version": 1, **cfg.to_dict()}
     old = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
     assert cfg.key() == f"cpu-seed1-{old}"
     smoke = ExperimentConfig(scale="smoke", seed=1)
-    payload = {"type": "repro.config.ExperimentConfig", "version": 1, **smoke.to_dict()}
+    payload = {"type": ExperimentConfig.NAME, "version": 1, **smoke.to_dict()}
     float32_key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
     assert smoke.key() != f"smoke-seed1-{float32_key}"  # smoke results computed in float32 are not reused
 

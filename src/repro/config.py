@@ -83,6 +83,18 @@ class ExperimentConfig:
     #: Bump in a subclass when its experiment's code changes what it computes: stored results
     #: are keyed by the config *and* this version, so stale results are never reused.
     VERSION: ClassVar[int] = 1
+    #: A stable name of the config type (e.g. ``"mtadam.pix2pix"``), part of every key: moving or
+    #: renaming the module keeps the stored results. Every subclass declares its own.
+    NAME: ClassVar[str] = "experiment"
+    #: Per-scale defaults (:meth:`create`): ``{Scale.SMOKE: {...}, Scale.CPU: {...}, Scale.PAPER: {...}}``.
+    PRESETS: ClassVar[Mapping[Scale, Mapping[str, Any]]] = {}
+    #: Integer fields that must be >= 1 (checked by :meth:`validate`).
+    AT_LEAST_ONE: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "NAME" not in cls.__dict__:
+            raise TypeError(f"{cls.__qualname__} must declare NAME, the stable name its stored results are keyed by")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", parse_scale(self.scale))
@@ -97,6 +109,9 @@ class ExperimentConfig:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         for field in dataclasses.fields(self):
             self._check_field(field.name, str(field.type).strip("'\""), getattr(self, field.name))
+        for name in self.AT_LEAST_ONE:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         names = {f.name for f in dataclasses.fields(self)}
         for low in sorted(n for n in names if n.endswith("_low")):
             high = low.removesuffix("_low") + "_high"
@@ -149,6 +164,11 @@ class ExperimentConfig:
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
+    def create(cls: type[T], scale: "str | Scale" = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides: Any) -> T:
+        """The config of ``scale`` from the class's :attr:`PRESETS`, then ``overrides`` (see :meth:`for_scale`)."""
+        return cls.for_scale(scale, cls.PRESETS, seed=seed, data_root=data_root, **overrides)
+
+    @classmethod
     def for_scale(
         cls: type[T],
         scale: "str | Scale",
@@ -177,6 +197,16 @@ class ExperimentConfig:
                 values[name] = tuple(value)
         return cls(scale=scale, **values)
 
+    @staticmethod
+    def types() -> "dict[str, type[ExperimentConfig]]":
+        """Every config type defined so far, by :attr:`NAME` (import the experiments to see them all)."""
+        def below(cls):
+            for sub in cls.__subclasses__():
+                yield sub
+                yield from below(sub)
+
+        return {cls.NAME: cls for cls in below(ExperimentConfig)}
+
     # -- identity -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready field values (the scale as its name)."""
@@ -189,11 +219,12 @@ class ExperimentConfig:
     def key(self) -> str:
         """A stable name derived from the config: ``<scale>-seed<seed>-<12 hex of the fields>``.
 
-        The type's qualified name and its ``VERSION`` are part of the hash, so two experiments
-        never share a key and results of older code are not reused; so is the scale's floating
-        type where it is not float32 (smoke results computed in float32 are not reused).
+        The type's stable :attr:`NAME` (not its module path: moving a file keeps the results) and
+        its ``VERSION`` are part of the hash, so two experiments never share a key and results of
+        older code are not reused; so is the scale's floating type where it is not float32 (smoke
+        results computed in float32 are not reused).
         """
-        fields = {"type": f"{type(self).__module__}.{type(self).__qualname__}", "version": self.VERSION, **self.to_dict()}
+        fields = {"type": self.NAME, "version": self.VERSION, **self.to_dict()}
         if FLOAT_TYPES[self.scale] != "float32":
             fields["float_type"] = FLOAT_TYPES[self.scale]
         payload = json.dumps(fields, sort_keys=True, default=str)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -93,6 +94,15 @@ class InpaintConfig(ExperimentConfig):
 
     VERSION = 2  # 2: guidance batches from their own stream (identical training batches across methods)
 
+    NAME = "awa.inpainting"
+    PRESETS: ClassVar[dict] = {
+        Scale.SMOKE: dict(aux_lr=2e-2, image_size=16, width=8, batch_size=4, steps=6, finetune_steps=2, n_train=32, n_test=2, n_samples=2),
+        Scale.CPU: dict(aux_lr=2e-2),
+        Scale.PAPER: dict(image_size=256, width=64, batch_size=6, steps=400_000, finetune_steps=50_000, lr=2e-4,
+                          n_train=0, n_test=200, n_samples=8),
+    }
+    AT_LEAST_ONE = ("steps", "batch_size", "n_test", "width", "k")
+
     def validate(self) -> None:
         super().validate()
         if self.dataset not in DATASETS:
@@ -107,9 +117,6 @@ class InpaintConfig(ExperimentConfig):
             raise ValueError(f"unknown method {self.method!r}; valid: {', '.join(METHODS)}")
         if self.image_size % 4 or self.image_size < 16:
             raise ValueError(f"image_size must be a multiple of 4 and >= 16, got {self.image_size}")
-        for name in ("steps", "batch_size", "n_test", "width", "k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.finetune_steps < self.steps:
             raise ValueError(f"finetune_steps must be in [0, steps), got {self.finetune_steps}")
         if self.n_test < 2:
@@ -119,18 +126,10 @@ class InpaintConfig(ExperimentConfig):
             raise ValueError(f"weights must lie in (0, {UPPER_BOUNDS[0]}) and (0, {UPPER_BOUNDS[3]})")
 
 
-PRESETS = {
-    Scale.SMOKE: dict(aux_lr=2e-2, image_size=16, width=8, batch_size=4, steps=6, finetune_steps=2, n_train=32, n_test=2, n_samples=2),
-    Scale.CPU: dict(aux_lr=2e-2),
-    Scale.PAPER: dict(image_size=256, width=64, batch_size=6, steps=400_000, finetune_steps=50_000, lr=2e-4,
-                      n_train=0, n_test=200, n_samples=8),
-}
-
-
 def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> InpaintConfig:
     """The config of ``scale``; the dataset defaults to Places2 (``scenes`` below scale='paper')."""
     overrides.setdefault("dataset", dataset_for("places2", scale))
-    return InpaintConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
+    return InpaintConfig.create(scale, seed=seed, data_root=data_root, **overrides)
 
 
 # ---- data ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Photos: photo-bank crops below ``scale="paper"``; at ``paper`` the first ``n_ima
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -31,6 +32,13 @@ class MetricSanityConfig(ExperimentConfig):
     n_images: int = 64
     noise_levels: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2)
 
+    NAME = "foundation.metric_sanity"
+    PRESETS: ClassVar[dict] = {
+        Scale.SMOKE: dict(image_size=64, n_images=8, noise_levels=(0.0, 0.05, 0.2)),
+        Scale.CPU: dict(image_size=128, n_images=48),
+        Scale.PAPER: dict(image_size=256, n_images=1000),
+    }
+
     def validate(self) -> None:
         super().validate()
         if self.image_size < 32:
@@ -41,15 +49,8 @@ class MetricSanityConfig(ExperimentConfig):
             raise ValueError(f"noise_levels must be non-negative and increasing, got {self.noise_levels}")
 
 
-PRESETS = {
-    Scale.SMOKE: dict(image_size=64, n_images=8, noise_levels=(0.0, 0.05, 0.2)),
-    Scale.CPU: dict(image_size=128, n_images=48),
-    Scale.PAPER: dict(image_size=256, n_images=1000),
-}
-
-
-def sanity_config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> MetricSanityConfig:
-    return MetricSanityConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
+#: The config of a scale (:meth:`ExperimentConfig.create`)
+sanity_config = MetricSanityConfig.create
 
 
 def _images(cfg: MetricSanityConfig) -> torch.Tensor:

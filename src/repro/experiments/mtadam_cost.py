@@ -5,6 +5,7 @@ A benchmark on random MNIST-sized tensors: it reads nothing under ``data_root`` 
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 from repro.config import ExperimentConfig, Scale
 from repro.mtadam.benchmark import step_costs
@@ -17,12 +18,12 @@ class CostConfig(ExperimentConfig):
     batch_size: int = 64
     repeats: int = 20
 
+    NAME = "mtadam.step_costs"
+    PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(repeats=3), Scale.CPU: dict(repeats=20), Scale.PAPER: dict(repeats=50)}
 
-PRESETS = {Scale.SMOKE: dict(repeats=3), Scale.CPU: dict(repeats=20), Scale.PAPER: dict(repeats=50)}
 
-
-def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> CostConfig:
-    return CostConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
+#: The config of a scale (:meth:`ExperimentConfig.create`)
+config = CostConfig.create
 
 
 @experiment("mtadam/step_costs", benchmark=True)

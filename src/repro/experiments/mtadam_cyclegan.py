@@ -28,6 +28,7 @@ as in CycleGAN's own maps download).
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -79,6 +80,16 @@ class CycleGANConfig(ExperimentConfig):
 
     VERSION = 1
 
+    NAME = "mtadam.cyclegan"
+    PRESETS: ClassVar[dict] = {
+        Scale.SMOKE: dict(image_size=16, ngf=8, ndf=8, n_blocks=1, n_train=8, n_val=4, n_test=6, epochs=2, hyperband_trials=2,
+                          n_samples=2),
+        Scale.CPU: dict(),
+        Scale.PAPER: dict(image_size=256, ngf=64, ndf=64, n_blocks=9, n_train=0, n_val=100, n_test=0, epochs=200,
+                          batch_size=1, fid_every=10, hyperband_trials=40),
+    }
+    AT_LEAST_ONE = ("epochs", "batch_size", "fid_every", "hyperband_trials", "n_blocks")
+
     def validate(self) -> None:
         super().validate()
         if self.task not in UNPAIRED_TASKS:
@@ -87,28 +98,18 @@ class CycleGANConfig(ExperimentConfig):
             raise ValueError(f"image_size must be divisible by 4, got {self.image_size}")
         if self.n_train < (0 if self.scale is Scale.PAPER else 1):
             raise ValueError(f"n_train must be >= 1 (0 = all, at scale='paper'), got {self.n_train}")
-        for name in ("epochs", "batch_size", "fid_every", "hyperband_trials", "n_blocks"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.n_val < 2 or (self.n_test < 2 and not (self.n_test == 0 and self.scale is Scale.PAPER)):
             raise ValueError(f"n_val and n_test must be >= 2 (FID needs two images; n_test 0 = all, at scale='paper'), "
                              f"got {self.n_val}, {self.n_test}")
 
 
-PRESETS = {
-    Scale.SMOKE: dict(image_size=16, ngf=8, ndf=8, n_blocks=1, n_train=8, n_val=4, n_test=6, epochs=2, hyperband_trials=2,
-                      n_samples=2),
-    Scale.CPU: dict(),
-    Scale.PAPER: dict(image_size=256, ngf=64, ndf=64, n_blocks=9, n_train=0, n_val=100, n_test=0, epochs=200,
-                      batch_size=1, fid_every=10, hyperband_trials=40),
-}
 #: Not in the paper: the input returned unchanged, the mapping CycleGAN collapses to when the
 #: cycle and identity terms dominate. A model that does not beat it has not learnt the translation.
 IDENTITY = "Identity mapping (not in the paper)"
 
 
 def config(task: str, scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> CycleGANConfig:
-    return CycleGANConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, task=task, **overrides)
+    return CycleGANConfig.create(scale, seed=seed, data_root=data_root, task=task, **overrides)
 
 
 # ---- data ---------------------------------------------------------------------------------------

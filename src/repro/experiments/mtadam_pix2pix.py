@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,16 @@ class Pix2PixConfig(ExperimentConfig):
 
     VERSION = 4  # 2: samples as (H, W, 3); 3: deterministic Hyperband brackets; 4: metrics keep the RNG
 
+    NAME = "mtadam.pix2pix"
+    PRESETS: ClassVar[dict] = {
+        Scale.SMOKE: dict(image_size=32, depth=4, ngf=16, ndf=16, n_train=16, n_val=4, n_test=8, epochs=2, fid_every=2,
+                          hyperband_trials=2, n_samples=2),
+        Scale.CPU: dict(image_size=32, depth=4, n_test=32, hyperband_trials=6),
+        Scale.PAPER: dict(image_size=256, depth=8, ngf=64, ndf=64, n_train=0, n_val=100, n_test=100, epochs=200,
+                          batch_size=1, fid_every=10, hyperband_trials=40),
+    }
+    AT_LEAST_ONE = ("n_val", "n_test", "epochs", "batch_size", "fid_every", "hyperband_trials")
+
     def validate(self) -> None:
         super().validate()
         if self.task not in TASKS:
@@ -86,24 +97,12 @@ class Pix2PixConfig(ExperimentConfig):
             raise ValueError(f"image_size {self.image_size} must be divisible by 2**depth = {2 ** self.depth}")
         if self.n_train < (0 if self.scale is Scale.PAPER else 1):
             raise ValueError(f"n_train must be >= 1 (0 = all, at scale='paper'), got {self.n_train}")
-        for name in ("n_val", "n_test", "epochs", "batch_size", "fid_every", "hyperband_trials"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if min(self.n_val, self.n_test) < 2:
             raise ValueError("n_val and n_test must be >= 2 (FID needs two images)")
 
 
-PRESETS = {
-    Scale.SMOKE: dict(image_size=32, depth=4, ngf=16, ndf=16, n_train=16, n_val=4, n_test=8, epochs=2, fid_every=2,
-                      hyperband_trials=2, n_samples=2),
-    Scale.CPU: dict(image_size=32, depth=4, n_test=32, hyperband_trials=6),
-    Scale.PAPER: dict(image_size=256, depth=8, ngf=64, ndf=64, n_train=0, n_val=100, n_test=100, epochs=200,
-                      batch_size=1, fid_every=10, hyperband_trials=40),
-}
-
-
 def config(task: str, scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> Pix2PixConfig:
-    return Pix2PixConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, task=task, **overrides)
+    return Pix2PixConfig.create(scale, seed=seed, data_root=data_root, task=task, **overrides)
 
 
 # ---- data ---------------------------------------------------------------------------------------

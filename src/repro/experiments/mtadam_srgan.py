@@ -24,6 +24,7 @@ handful of whole images is too few for FID).
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,16 @@ class SRGANConfig(ExperimentConfig):
 
     VERSION = 1
 
+    NAME = "mtadam.srgan"
+    PRESETS: ClassVar[dict] = {
+        Scale.SMOKE: dict(hr_size=16, eval_size=32, n_train=16, n_val=4, epochs=2, batch_size=8, width=8, n_blocks=1,
+                          d_width=8, vgg_layer="relu2_2", fid_every=2, hyperband_trials=2, n_samples=1),
+        Scale.CPU: dict(),
+        Scale.PAPER: dict(hr_size=96, eval_size=96, n_train=20_000, n_val=100, epochs=50, width=64, n_blocks=16, d_width=64,
+                          lr=1e-4, bicubic_skip=False, vgg_layer="relu5_3", fid_every=5, hyperband_trials=40),
+    }
+    AT_LEAST_ONE = ("n_train", "n_val", "epochs", "batch_size", "fid_every", "hyperband_trials", "n_blocks")
+
     def validate(self) -> None:
         super().validate()
         if self.factor not in (2, 4, 8):
@@ -84,22 +95,10 @@ class SRGANConfig(ExperimentConfig):
                 raise ValueError(f"{name} must be a multiple of factor and >= {4 * self.factor}, got {getattr(self, name)}")
         if self.eval_size % self.hr_size and self.scale is not Scale.PAPER:
             raise ValueError(f"eval_size ({self.eval_size}) must be a multiple of hr_size ({self.hr_size}) for FID tiles")
-        for name in ("n_train", "n_val", "epochs", "batch_size", "fid_every", "hyperband_trials", "n_blocks"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
-PRESETS = {
-    Scale.SMOKE: dict(hr_size=16, eval_size=32, n_train=16, n_val=4, epochs=2, batch_size=8, width=8, n_blocks=1,
-                      d_width=8, vgg_layer="relu2_2", fid_every=2, hyperband_trials=2, n_samples=1),
-    Scale.CPU: dict(),
-    Scale.PAPER: dict(hr_size=96, eval_size=96, n_train=20_000, n_val=100, epochs=50, width=64, n_blocks=16, d_width=64,
-                      lr=1e-4, bicubic_skip=False, vgg_layer="relu5_3", fid_every=5, hyperband_trials=40),
-}
-
-
-def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> SRGANConfig:
-    return SRGANConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
+#: The config of a scale (:meth:`ExperimentConfig.create`)
+config = SRGANConfig.create
 
 
 # ---- data ---------------------------------------------------------------------------------------

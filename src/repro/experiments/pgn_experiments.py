@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -121,19 +122,18 @@ class CostConfig(ExperimentConfig):
     repeats: int = 3
     memory: bool = True
 
+    NAME = "pgn.cost"
+    PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(resolutions=(32, 64), repeats=1, memory=False), Scale.CPU: dict(),
+                               Scale.PAPER: dict(resolutions=(128, 256, 512), repeats=10)}
+
     def validate(self) -> None:
         super().validate()
         if not self.resolutions or any(r % 32 for r in self.resolutions):
             raise ValueError(f"resolutions must be multiples of 32 (the UNet's), got {self.resolutions}")
 
 
-COST_PRESETS = {Scale.SMOKE: dict(resolutions=(32, 64), repeats=1, memory=False), Scale.CPU: dict(),
-                Scale.PAPER: dict(resolutions=(128, 256, 512), repeats=10)}
-
-
-def cost_config(scale="cpu", seed=0, data_root=None, **kw) -> CostConfig:
-    """Reads nothing under ``data_root`` at any scale (random tensors)."""
-    return CostConfig.for_scale(scale, COST_PRESETS, seed=seed, data_root=data_root, **kw)
+#: The config of a scale (:meth:`ExperimentConfig.create`). Reads nothing under ``data_root`` at any scale (random tensors).
+cost_config = CostConfig.create
 
 
 @experiment("pgn/cost", benchmark=True)
@@ -155,6 +155,10 @@ class DIPConfig(ExperimentConfig):
     lr: float = 0.01
     width: int = 32
 
+    NAME = "pgn.dip"
+    PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(n_images=2, steps=6, track_every=1, width=8), Scale.CPU: dict(),
+                               Scale.PAPER: dict(image_size=256, n_images=100, steps=10_000, track_every=1, width=128)}
+
     def validate(self) -> None:
         super().validate()
         if self.image_size % 8:
@@ -167,13 +171,8 @@ class DIPConfig(ExperimentConfig):
         return max(1, round(self.patience_fraction * self.steps))
 
 
-DIP_PRESETS = {Scale.SMOKE: dict(n_images=2, steps=6, track_every=1, width=8), Scale.CPU: dict(),
-               Scale.PAPER: dict(image_size=256, n_images=100, steps=10_000, track_every=1, width=128)}
-
-
-def dip_config(scale="cpu", seed=0, data_root=None, **kw) -> DIPConfig:
-    """At scale='paper' the targets are the first ``n_images`` of ``<data_root>/imagenet_val``."""
-    return DIPConfig.for_scale(scale, DIP_PRESETS, seed=seed, data_root=data_root, **kw)
+#: The config of a scale (:meth:`ExperimentConfig.create`). At scale='paper' the targets are the first ``n_images`` of ``<data_root>/imagenet_val``.
+dip_config = DIPConfig.create
 
 
 @experiment("pgn/dip")
@@ -212,19 +211,18 @@ class InversionConfig(ExperimentConfig):
     lambda_pgn: float = 20.0  # ... and for the PGNs
     sweep: tuple = (0.0, 1.0, 5.0, 10.0, 20.0)  # Fig. 15, ResNet-4
 
+    NAME = "pgn.inversion"
+    PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(n_images=2, generator_steps=5, n_train=32, warm_steps=3, steps=3, sweep=(0.0, 20.0)),
+                               Scale.CPU: dict(), Scale.PAPER: dict(n_images=100, generator_steps=50_000, n_train=20_000, warm_steps=5000, steps=1000)}
+
     def validate(self) -> None:
         super().validate()
         if self.image_size != 32 and self.scale is not Scale.PAPER:
             raise ValueError("the inversion generator makes 32x32 images below scale='paper'")
 
 
-INV_PRESETS = {Scale.SMOKE: dict(n_images=2, generator_steps=5, n_train=32, warm_steps=3, steps=3, sweep=(0.0, 20.0)),
-               Scale.CPU: dict(), Scale.PAPER: dict(n_images=100, generator_steps=50_000, n_train=20_000, warm_steps=5000, steps=1000)}
-
-
-def inversion_config(scale="cpu", seed=0, data_root=None, **kw) -> InversionConfig:
-    """Reads nothing under ``data_root`` at any scale: photo-bank crops (no StyleGAN or FFHQ offline)."""
-    return InversionConfig.for_scale(scale, INV_PRESETS, seed=seed, data_root=data_root, **kw)
+#: The config of a scale (:meth:`ExperimentConfig.create`). Reads nothing under ``data_root`` at any scale: photo-bank crops (no StyleGAN or FFHQ offline).
+inversion_config = InversionConfig.create
 
 
 def _score(images: torch.Tensor, targets: torch.Tensor) -> dict:
@@ -278,15 +276,14 @@ class HeadsConfig(ExperimentConfig):
     lambda_pgn: float = 20.0
     width: int = 32
 
+    NAME = "pgn.heads"
+    PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(n_subjects=1, shots=2, pretrain_steps=3, n_train=16, batch=4, steps=2, width=8),
+                               Scale.CPU: dict(), Scale.PAPER: dict(image_size=64, n_subjects=8, pretrain_steps=20_000, n_train=20_000, lr=5e-5)}
 
-HEADS_PRESETS = {Scale.SMOKE: dict(n_subjects=1, shots=2, pretrain_steps=3, n_train=16, batch=4, steps=2, width=8),
-                 Scale.CPU: dict(), Scale.PAPER: dict(image_size=64, n_subjects=8, pretrain_steps=20_000, n_train=20_000, lr=5e-5)}
 
-
-def heads_config(scale="cpu", seed=0, data_root=None, **kw) -> HeadsConfig:
-    """Reads nothing under ``data_root`` at any scale: photo-bank crops (no talking-heads model or
-    VoxCeleb2 offline)."""
-    return HeadsConfig.for_scale(scale, HEADS_PRESETS, seed=seed, data_root=data_root, **kw)
+#: The config of a scale (:meth:`ExperimentConfig.create`). Reads nothing under ``data_root`` at any
+#: scale: photo-bank crops (no talking-heads model or VoxCeleb2 offline).
+heads_config = HeadsConfig.create
 
 
 def subject_frames(cfg: HeadsConfig, subject: str) -> torch.Tensor:

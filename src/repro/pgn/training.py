@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
@@ -79,6 +80,15 @@ class PGNTrainConfig(ExperimentConfig):
 
     VERSION = 1
 
+    NAME = "pgn.training"
+    PRESETS: ClassVar[dict] = {
+                        Scale.SMOKE: dict(steps=4, batch_size=6, n_crops=24, patience=2, log_every=1, width=8, ae_width=8),
+                        Scale.CPU: dict(),
+                        Scale.PAPER: dict(width=64, image_size=256, batch_size=24, steps=300_000, lr=1e-4, ae_width=32,
+                                          patience=2_000, n_crops=0, log_every=100),
+    }
+    AT_LEAST_ONE = ("steps", "width", "patience", "log_every")
+
     def validate(self) -> None:
         super().validate()
         if self.backbone not in BACKBONES:
@@ -90,9 +100,6 @@ class PGNTrainConfig(ExperimentConfig):
         multiple = 32 if self.backbone == "unet" else 8
         if self.image_size % multiple:
             raise ValueError(f"image_size must be a multiple of {multiple} for backbone {self.backbone!r}")
-        for name in ("steps", "width", "patience", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.n_crops < 0 or (self.n_crops == 0 and self.scale is not Scale.PAPER):
             raise ValueError(f"n_crops must be >= 1 (0 = every image of data_root, scale='paper' only), got {self.n_crops}")
 
@@ -101,16 +108,8 @@ class PGNTrainConfig(ExperimentConfig):
         return f"pgn_{self.backbone}"
 
 
-PRESETS = {
-    Scale.SMOKE: dict(steps=4, batch_size=6, n_crops=24, patience=2, log_every=1, width=8, ae_width=8),
-    Scale.CPU: dict(),
-    Scale.PAPER: dict(width=64, image_size=256, batch_size=24, steps=300_000, lr=1e-4, ae_width=32,
-                      patience=2_000, n_crops=0, log_every=100),
-}
-
-
-def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> PGNTrainConfig:
-    return PGNTrainConfig.for_scale(scale, PRESETS, seed=seed, data_root=data_root, **overrides)
+#: The config of a scale (:meth:`ExperimentConfig.create`).
+config = PGNTrainConfig.create
 
 
 def training_images(cfg: PGNTrainConfig):
