@@ -225,3 +225,28 @@ def test_a_real_experiment_resumes_to_the_same_result_and_refuses_a_planted_chec
     with pytest.raises(CorruptCheckpointError, match=str(path)):
         mtadam_mnist.run(cfg, store=planted)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_prune_removes_exactly_the_results_no_current_config_maps_to(tmp_path):
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Kept(ExperimentConfig):
+        NAME = "test.prune"
+        steps: int = 2
+
+    @experiment("test/prune")
+    def run(cfg):
+        return {"steps": cfg.steps}
+
+    store = ResultStore(tmp_path)
+    kept = Kept(scale="smoke")
+    run(kept, store=store)
+    old = tmp_path / "test" / "prune" / "smoke-seed0-000000000000.json"  # filed under a key the code no longer makes
+    old.write_bytes(store.path("test/prune", kept).read_bytes())
+    legacy = tmp_path / "test" / "prune" / "cpu-seed0-111111111111.json"  # written before records named their type
+    legacy.write_text('{"result": {}}')
+    types = {"test.prune": Kept}
+    assert store.prune(types) == sorted([old, legacy]) and old.exists()
+    assert store.prune(types, remove=True) == sorted([old, legacy]) and not old.exists() and not legacy.exists()
+    assert run(kept, store=store) == {"steps": 2} and store.prune(types) == []

@@ -4,6 +4,7 @@
                                       there and replacing what does not match (idempotent);
                                       --verify: also check the stored results, delete corrupt ones
     repro chapters                    list the chapter notebooks
+    repro cache prune [--dry-run]     delete stored results that no current config maps to
     repro run CHAPTER [--scale S]     execute one chapter with papermill (default scale: cpu);
                                       CHAPTER: 01, awa 2, mtadam_04, a file name or a path
     repro book [--scale S]            execute every chapter and build the HTML book
@@ -78,6 +79,11 @@ def main(argv: "list[str] | None" = None) -> int:
 
     sub.add_parser("chapters", help="list the chapter notebooks")
 
+    p_cache = sub.add_parser("cache", help="the result store")
+    p_cache_sub = p_cache.add_subparsers(dest="action", required=True)
+    p_prune = p_cache_sub.add_parser("prune", help="delete stored results that no current config maps to")
+    p_prune.add_argument("--dry-run", action="store_true", help="list them, delete nothing")
+
     p_run = sub.add_parser("run", help="execute one chapter with papermill")
     p_run.add_argument("chapter", nargs="+",
                        help="the chapter: a number (01), a part and a number (awa 2, mtadam_04), "
@@ -118,6 +124,24 @@ def main(argv: "list[str] | None" = None) -> int:
             from repro.fetch import fetch_all
 
             fetch_all(weights=args.only in (None, "weights"), data=args.only in (None, "data"), results=args.verify)
+        elif args.command == "cache":
+            import importlib
+            import pkgutil
+
+            import repro
+            from repro.config import ExperimentConfig
+
+            for package in ("awa", "pgn", "mtadam", "experiments"):  # every module that may define a config type
+                for module in pkgutil.walk_packages([str(Path(repro.__file__).parent / package)], f"repro.{package}."):
+                    importlib.import_module(module.name)
+            from repro.store import ResultStore
+
+            store = ResultStore()
+            orphans = store.prune(ExperimentConfig.types(), remove=not args.dry_run)
+            for path in orphans:
+                print(f"{'would delete' if args.dry_run else 'deleted'} {path}")
+            print(f"{store.root}: {len(orphans)} stored result(s) no current config maps to"
+                  f"{' (dry run: nothing deleted)' if args.dry_run else ' deleted'}")
         elif args.command == "numerics":
             from repro import numerics
 

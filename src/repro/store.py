@@ -239,8 +239,29 @@ class ResultStore:
         return record["result"]
 
     def save(self, name: str, cfg: ExperimentConfig, result: dict) -> Path:
-        record = {"experiment": name, "config": cfg.to_dict(), "key": cfg.key(), "result": result}
+        record = {"experiment": name, "type": cfg.NAME, "config": cfg.to_dict(), "key": cfg.key(), "result": result}
         return atomic_write_bytes(self.path(name, cfg), dump_record(record))
+
+    def prune(self, config_types: "dict[str, type[ExperimentConfig]]", remove: bool = False) -> list[Path]:
+        """Stored results that no current config maps to: a record whose config, rebuilt with its
+        type's current code (``config_types``: ``NAME`` -> class), no longer has the key it is filed
+        under (the key scheme or a ``VERSION`` changed, a field was added or removed), or whose type
+        no longer exists, or that cannot be read. With ``remove=True`` they (and their checkpoints)
+        are deleted. Returns their paths."""
+        orphans = []
+        for path in sorted(self.root.rglob("*.json")) if self.root.is_dir() else []:
+            try:
+                record = load_record(path)
+                cls = config_types[record["type"]]
+                current = cls(**record["config"]).key()
+            except Exception:  # unreadable, an older record format, an unknown type, a config that no longer builds
+                current = None
+            if current != path.stem:
+                orphans.append(path)
+                if remove:
+                    path.unlink(missing_ok=True)
+                    path.with_suffix(".ckpt").unlink(missing_ok=True)
+        return orphans
 
     def verify(self, repair: bool = False) -> list[tuple[Path, str]]:
         """Check every stored record (``*.json``) and checkpoint (``*.ckpt``); returns ``(path, problem)``.
