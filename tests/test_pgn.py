@@ -18,7 +18,7 @@ def test_proxy_gradient_equals_the_closed_form(mode):
     grad, proxy = pgn(y_hat, y)
     x = y_hat.clone().requires_grad_(True)
     mse = ((x - proxy.detach()) ** 2).flatten(1).mean(1).sum()  # per-image MSE
-    expected = pgn.cfg.scale * torch.autograd.grad(mse, x)[0]
+    expected = pgn.cfg.effective_alpha * torch.autograd.grad(mse, x)[0]
     assert torch.allclose(grad, expected, rtol=1e-10, atol=1e-12)
     assert torch.allclose(grad, 40 * 2 * (y_hat - proxy) / (3 * 8 * 8))
 

@@ -131,7 +131,8 @@ class PGNConfig:
             raise ValueError(f"unknown PGN mode {self.mode!r}; valid: {', '.join(MODES)}")
 
     @property
-    def scale(self) -> float:
+    def effective_alpha(self) -> float:
+        r"""The gradient multiplier :math:`\alpha` in use: ``alpha``, or the mode's default (1/512 direct, 40 otherwise)."""
         return self.alpha if self.alpha is not None else (1 / 512 if self.mode == "direct" else 40.0)
 
 
@@ -155,13 +156,18 @@ class PGN(nn.Module):
     def example_inputs(self, n: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.randn(n, 3, 32, 32), torch.randn(n, 3, 32, 32)
 
+    def synthetic_gradient(self, y_hat: torch.Tensor, out: torch.Tensor, proxy: "torch.Tensor | None") -> torch.Tensor:
+        r"""The gradient the PGN hands the generator, from the backbone's output: :math:`\alpha\,\mathrm{out}`
+        in direct mode, else :math:`\alpha \frac{2}{CHW} (\hat y - P)`, the gradient of
+        :math:`\alpha \lVert \hat y - P \rVert^2 / CHW` with the proxy :math:`P` held fixed."""
+        if proxy is None:
+            return self.cfg.effective_alpha * out
+        return self.cfg.effective_alpha * 2 / y_hat[0].numel() * (y_hat - proxy)
+
     def forward(self, y_hat: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, "torch.Tensor | None"]:
         out = self.backbone(torch.cat([y_hat, y], 1))
         proxy = self.proxy(y_hat, out)
-        if proxy is None:
-            return self.cfg.scale * out, None
-        chw = y_hat[0].numel()
-        return self.cfg.scale * 2 / chw * (y_hat - proxy.detach()), proxy
+        return self.synthetic_gradient(y_hat, out, None if proxy is None else proxy.detach()), proxy
 
 
 def gradient_scale(shape: "torch.Size | tuple") -> float:
@@ -183,10 +189,7 @@ def meta_step(pgn: PGN, perceptual: PerceptualLoss, y_hat: torch.Tensor, y: torc
     target = perceptual.gradient(y_hat, y) if true_gradient is None else true_gradient
     out = pgn.backbone(torch.cat([y_hat, y], 1))
     proxy = pgn.proxy(y_hat, out)
-    if proxy is None:
-        predicted = cfg.scale * out
-    else:
-        predicted = cfg.scale * 2 / y_hat[0].numel() * (y_hat - proxy)
+    predicted = pgn.synthetic_gradient(y_hat, out, proxy)  # through the proxy: the meta-loss trains it
     parts = {"grad": gradient_scale(y_hat.shape) * (predicted - target).pow(2).flatten(1).sum(1).mean()}
     if proxy is not None:
         parts["vgg"] = perceptual(proxy, y)
