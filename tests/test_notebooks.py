@@ -8,7 +8,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from repro.book import COMMITTED_SCALE, chapters
+from repro.book import NOTEBOOK_SCALE, chapters
 
 NOTEBOOKS = chapters()
 
@@ -20,5 +20,5 @@ def test_every_code_cell_was_executed_in_order_at_the_ci_scale(path):
     counts = [c.get("execution_count") for c in code]
     assert counts == list(range(1, len(code) + 1)), f"{path.name}: re-execute it with `make notebooks`"
     injected = [c for c in code if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and f'scale = "{COMMITTED_SCALE}"' in injected[0].source, path.name
+    assert len(injected) == 1 and f'scale = "{NOTEBOOK_SCALE}"' in injected[0].source, path.name
     assert not [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"], path.name

@@ -269,8 +269,8 @@ class PaperRuns:
             mp.setenv("REPRO_DEVICE", dev)
             mp.setattr(importlib.import_module("repro.metrics.fid"), "_model", TinyInception)
             mp.setenv("REPRO_RESULTS", str(results))  # also for results an experiment loads itself (Table 5)
-            mp.setattr(checkpoints, "folder", lambda scale=checkpoints.COMMITTED_SCALE, _f=checkpoints.folder:
-                       _f(scale) if scale == checkpoints.COMMITTED_SCALE else pgns / scale)
+            mp.setattr(checkpoints, "folder", lambda scale=checkpoints.SHIPPED_PGN_SCALE, _f=checkpoints.folder:
+                       _f(scale) if scale == checkpoints.SHIPPED_PGN_SCALE else pgns / scale)
             try:
                 with folders.recording_reads() as reads:
                     STARTS[key](str(self.root), ResultStore(results))

@@ -33,7 +33,7 @@ from repro.fetch import ensure_mathjax
 from repro.paths import repo_root
 
 #: The scale the committed notebooks are executed at (what ``pytest --nbval`` re-runs).
-COMMITTED_SCALE = "smoke"
+NOTEBOOK_SCALE = "smoke"
 KERNEL_NAME = "python3"
 
 

@@ -51,7 +51,7 @@ BASELINES = ("MSE", "PL-VGG-16", "PL-AlexNet")
 
 def pgn_scale(scale: Scale) -> str:
     """Which trained PGNs a run uses: the paper's (cache) at scale='paper', else the committed cpu ones."""
-    return "paper" if scale is Scale.PAPER else checkpoints.COMMITTED_SCALE
+    return "paper" if scale is Scale.PAPER else checkpoints.SHIPPED_PGN_SCALE
 
 
 @cache_per_dtype(maxsize=2)

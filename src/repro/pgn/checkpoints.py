@@ -18,15 +18,16 @@ import torch
 from repro.paths import cache_dir, repo_root
 from repro.store import atomic_write_bytes
 
-COMMITTED_SCALE = "cpu"
+#: The scale of the PGNs shipped in data/pgn/ (trained by `repro train-pgn --scale cpu`); other scales live in the cache.
+SHIPPED_PGN_SCALE = "cpu"
 
 
-def folder(scale: str = COMMITTED_SCALE) -> Path:
+def folder(scale: str = SHIPPED_PGN_SCALE) -> Path:
     """``data/pgn`` for the committed (cpu-scale) PGNs, the cache for the others."""
-    return repo_root() / "data" / "pgn" if scale == COMMITTED_SCALE else cache_dir() / "pgn" / scale
+    return repo_root() / "data" / "pgn" if scale == SHIPPED_PGN_SCALE else cache_dir() / "pgn" / scale
 
 
-def manifest(scale: str = COMMITTED_SCALE) -> dict:
+def manifest(scale: str = SHIPPED_PGN_SCALE) -> dict:
     path = folder(scale) / "manifest.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
@@ -55,7 +56,7 @@ def save(result: dict, cfg, scale: "str | None" = None) -> Path:
     return path
 
 
-def entry(name: str, mode: str = "constrained", scale: str = COMMITTED_SCALE) -> dict:
+def entry(name: str, mode: str = "constrained", scale: str = SHIPPED_PGN_SCALE) -> dict:
     entries = manifest(scale)
     key = _key(name, mode)
     if key not in entries:
@@ -66,12 +67,12 @@ def entry(name: str, mode: str = "constrained", scale: str = COMMITTED_SCALE) ->
     return entries[key]
 
 
-def training_log(name: str, mode: str = "constrained", scale: str = COMMITTED_SCALE) -> dict:
+def training_log(name: str, mode: str = "constrained", scale: str = SHIPPED_PGN_SCALE) -> dict:
     entry(name, mode, scale)
     return json.loads((folder(scale) / f"{_key(name, mode)}.log.json").read_text())
 
 
-def load(name: str, mode: str = "constrained", scale: str = COMMITTED_SCALE):
+def load(name: str, mode: str = "constrained", scale: str = SHIPPED_PGN_SCALE):
     """The trained PGN ``name`` (e.g. ``pgn_resnet4``) in ``mode``, eval mode, float32."""
     from repro.pgn.pgn import PGN, PGNConfig
     from repro.zoo.pgn_backbones import backbone
