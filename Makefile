@@ -25,7 +25,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e .
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[book,test]"
 	touch $(STAMP)
 
 fetch: venv
