@@ -41,6 +41,7 @@ import torch
 
 from repro.awa.losses import DEFAULT_WEIGHTS, UPPER_BOUNDS, TunableWeights, composite
 from repro.awa.objective import InpaintingObjective, Params
+from repro.awa.weighting import LossWeighting
 
 #: AdamW settings of the auxiliary optimiser: the paper's text and the official code.
 AUX_OPTIMISERS = {
@@ -67,7 +68,7 @@ class AWAConfig:
             raise ValueError(f"inner must be 'jvp' or 'backward', got {self.inner!r}")
 
 
-class AWA:
+class AWA(LossWeighting):
     r"""The AWA reweighting method (see the module docstring).
 
     ``aux_lr`` overrides the auxiliary optimiser's learning rate. ``guide(fake, real)`` is the
@@ -96,6 +97,10 @@ class AWA:
     def to(self, device) -> "AWA":
         self.tunable.to(device)
         return self
+
+    def generator_lr_changed(self, lr: float) -> None:
+        r"""The look-ahead steps (Eq. 7's :math:`\theta'`) use the generator's current learning rate."""
+        self.lr = lr
 
     def update(self, objective: InpaintingObjective, batch: tuple, guide_batch: tuple,
                main: torch.Tensor, aux: torch.Tensor) -> None:

@@ -1,8 +1,8 @@
 r"""The loss-reweighting competitors of AWA's Table III, behind AWA's interface.
 
-Every method has ``weights()`` (the six auxiliary weights now) and
-``update(objective, batch, guide_batch, main, aux)`` (called once per training step with that
-step's forward, before the generator's update). Like TPL/TSL's own weights, every method's
+Every method is a :class:`repro.awa.weighting.LossWeighting`: ``weights()`` (the six auxiliary
+weights now) and ``update(objective, batch, guide_batch, main, aux)`` (called once per training
+step with that step's forward, before the generator's update). Like TPL/TSL's own weights, every method's
 weights stay inside :math:`(0, \lambda]` (perceptual 2, style 750).
 
 ``Fixed``
@@ -28,10 +28,10 @@ import torch
 
 from repro.awa.losses import DEFAULT_WEIGHTS, UPPER_BOUNDS
 from repro.awa.objective import InpaintingObjective
+from repro.awa.weighting import LossWeighting
 
 
-class _Weights:
-    needs_guidance = False
+class _Weights(LossWeighting):
 
     def __init__(self, init: tuple = DEFAULT_WEIGHTS, upper: tuple = UPPER_BOUNDS) -> None:
         self.init = torch.tensor(init, dtype=torch.get_default_dtype())

@@ -278,8 +278,7 @@ def run(cfg: InpaintConfig) -> dict:
             for opt in (opt_g, opt_d):
                 for group in opt.param_groups:
                     group["lr"] = cfg.lr / 4
-            if isinstance(method, AWA):
-                method.lr = cfg.lr / 4
+            method.generator_lr_changed(cfg.lr / 4)
         batch = sample()
         guide = sample(guide_rng) if method.needs_guidance else None
         main, aux, fake = objective.losses(batch)
@@ -300,7 +299,7 @@ def run(cfg: InpaintConfig) -> dict:
     real = images(cfg, "test")[: cfg.n_samples].to(dev)
     m = sample_masks(cfg).to(dev)
     return {"scores": scores, "weights": history, "losses": losses, "seconds_per_step": seconds / cfg.steps,
-            "samples": to_uint8(fill(real, m)), "skipped_updates": getattr(method, "skipped", 0),
+            "samples": to_uint8(fill(real, m)), "skipped_updates": method.skipped,
             "finetune_start": cfg.steps - cfg.finetune_steps}
 
 
