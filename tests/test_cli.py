@@ -206,3 +206,10 @@ def test_a_killed_run_leaves_no_temporary_notebook(tmp_path, sig):
         assert [p.name for p in out_dir.iterdir()] == ["chapter.ipynb"]
     else:
         assert proc.returncode != 0 and list(out_dir.iterdir()) == []
+
+
+def test_a_missing_book_extra_names_the_install_command(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "papermill", None)  # as in an install without the [book] extra
+    assert main(["run", "01", "--scale", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert "papermill is not installed" in err and 'pip install -e ".[book]"' in err

@@ -64,6 +64,9 @@ def _check_paper_data(parser: argparse.ArgumentParser, args: argparse.Namespace)
                      "or use --scale cpu")
 
 
+#: Packages of the `[book]` extra (and what they bring) that `run`, `book` and `train-pgn`'s notebooks need.
+BOOK_TOOLS = {"papermill", "jupyter_client", "traitlets", "nbformat", "nbclient", "jupyter_book", "ipykernel"}
+
 SEED_HELP = "seed of every random choice of the runs (default 0)"
 DATA_ROOT_HELP = "folder of the papers' real datasets, read at --scale paper (layout: the book's introduction)"
 
@@ -183,6 +186,12 @@ def main(argv: "list[str] | None" = None) -> int:
             steps = {} if args.steps is None else {"steps": args.steps}
             train_and_save(args.scale, tuple(args.backbone) if args.backbone else None, tuple(args.mode) if args.mode else None,
                            seed=args.seed, data_root=args.data_root, dry_run=args.dry_run, **steps)
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] not in BOOK_TOOLS:
+            raise
+        print(f"repro {args.command}: error: {err.name} is not installed: this command needs the book tools; "
+              'install them with: pip install -e ".[book]"   (make book and make test install them)', file=sys.stderr)
+        return 2
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"repro {args.command}: error: {err}", file=sys.stderr)
         return 2
