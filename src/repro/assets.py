@@ -109,11 +109,11 @@ def sha256_file(path: Path) -> str:
 _VERIFIED: dict[tuple[str, int, int], str] = {}
 
 
-def _matches_pin(path: Path, sha256: str, recheck: bool = False) -> bool:
+def _matches_pin(path: Path, sha256: str) -> bool:
     """Whether ``path`` has sha256 ``sha256``; hashed once per process unless the file changes."""
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if recheck or key not in _VERIFIED:
+    if key not in _VERIFIED:
         _VERIFIED[key] = sha256_file(path)
     return _VERIFIED[key] == sha256
 

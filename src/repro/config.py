@@ -67,6 +67,11 @@ def parse_scale(value: "str | Scale") -> Scale:
 T = TypeVar("T", bound="ExperimentConfig")
 
 
+def _annotation(field: dataclasses.Field) -> str:
+    """A field's annotation as written (``"int"``, ``"tuple[float, ...]"``), whether or not it was a string."""
+    return str(field.type).strip("'\"")
+
+
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
     """Base class of every experiment's config: frozen, typed, validated, hashable to a name.
@@ -108,7 +113,7 @@ class ExperimentConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         for field in dataclasses.fields(self):
-            self._check_field(field.name, str(field.type).strip("'\""), getattr(self, field.name))
+            self._check_field(field.name, _annotation(field), getattr(self, field.name))
         for name in self.AT_LEAST_ONE:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -193,7 +198,7 @@ class ExperimentConfig:
         values = dict(presets.get(scale, {}))
         values.update(overrides)
         for name, value in values.items():
-            if isinstance(value, list) and str(fields[name].type).strip("'\"").startswith("tuple"):
+            if isinstance(value, list) and _annotation(fields[name]).startswith("tuple"):
                 values[name] = tuple(value)
         return cls(scale=scale, **values)
 
