@@ -225,7 +225,7 @@ def test_edgeconnect_auxiliary_losses_reach_only_the_image_stage():
 
 # ---- the experiments ----------------------------------------------------------------------------------
 def test_config_errors_name_the_valid_values():
-    from repro.experiments.awa_inpainting import config
+    from repro.awa.experiments import config
 
     with pytest.raises(ValueError, match="valid: fixed, awa"):
         config("smoke", method="magic")
@@ -238,7 +238,7 @@ def test_config_errors_name_the_valid_values():
 
 
 def test_paper_scale_uses_the_papers_datasets(tmp_path):
-    from repro.experiments.awa_inpainting import config, dataset_for
+    from repro.awa.experiments import config, dataset_for
 
     assert [dataset_for(d, "cpu") for d in ("places2", "paris_streetview", "celeba")] == ["scenes", "scenes", "closeups"]
     assert dataset_for("celeba", "paper") == "celeba"
@@ -249,7 +249,7 @@ def test_paper_scale_uses_the_papers_datasets(tmp_path):
 
 @pytest.mark.weights
 def test_training_is_deterministic_and_telea_only_fills_the_hole(tmp_path):
-    from repro.experiments.awa_inpainting import config, opencv_fill, run
+    from repro.awa.experiments import config, opencv_fill, run
     from repro.store import ResultStore
 
     cfg = config("smoke", method="awa")
@@ -269,7 +269,7 @@ def test_training_is_deterministic_and_telea_only_fills_the_hole(tmp_path):
 
 
 def test_verdicts_can_say_no():
-    from repro.experiments.awa_tables import fig4_verdicts, table2_verdicts
+    from repro.awa.tables import fig4_verdicts, table2_verdicts
 
     rows = [{"experiment": e, "PSNR": 20.0, "SSIM": 0.5, "MAE": 0.1, "LPIPS": 0.3, "FID": 100.0} for e in range(1, 7)]
     rows[2].update(PSNR=19.0, LPIPS=0.4)  # experiment 3 worse than 1 and 2
@@ -290,7 +290,7 @@ def test_benchmark_reports_agreeing_surrogate_gradients():
 
 
 def test_paper_vs_ours_keeps_the_paper_metric_order():
-    from repro.experiments.awa_tables import paper_vs_ours
+    from repro.awa.tables import paper_vs_ours
 
     paper = pd.DataFrame({"metric": ["PSNR", "FID"], "mask": ["(0.1,0.2]"] * 2, "CTSDG (paper)": [30.0, 5.0]})
     ours = pd.DataFrame({"metric": ["FID", "PSNR", "LPIPS"], "mask": ["(0.1,0.2]"] * 3, "CTSDG": [200.0, 20.0, 0.3]})

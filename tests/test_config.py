@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from repro.config import ExperimentConfig, Scale, parse_scale
-from repro.experiments.foundation import MetricSanityConfig, sanity_config
+from repro.metrics.sanity import MetricSanityConfig, sanity_config
 
 
 def test_parse_scale_accepts_the_three_scales():
@@ -92,12 +92,12 @@ def test_every_config_declares_a_name_and_they_are_unique():
         @dataclasses.dataclass(frozen=True)
         class Nameless(ExperimentConfig):
             pass
-    names = [c.NAME for c in _all_config_types() if c.__module__.startswith("repro.")]
+    names = [c.NAME for c in _all_config_types()]
     assert len(names) == len(set(names)) >= 12
 
 
 def test_presets_live_on_the_class_and_at_least_one_is_checked():
-    from repro.experiments import mtadam_mnist
+    from repro.mtadam.experiments import mnist as mtadam_mnist
 
     cfg = mtadam_mnist.MnistConfig.create("smoke")
     assert cfg.repeats == mtadam_mnist.MnistConfig.PRESETS[Scale.SMOKE]["repeats"] and cfg == mtadam_mnist.config("smoke")
@@ -106,23 +106,14 @@ def test_presets_live_on_the_class_and_at_least_one_is_checked():
 
 
 # ---- impossible values and None are errors, never silent fall-backs ---------------------------
-import importlib
 import math
-import pkgutil
-
-import repro
 
 
 def _all_config_types() -> list[type]:
-    for module in pkgutil.walk_packages(repro.__path__, "repro."):
-        importlib.import_module(module.name)
+    from repro.cli import experiment_modules
 
-    def below(cls):
-        for sub in cls.__subclasses__():
-            yield sub
-            yield from below(sub)
-
-    return sorted(set(below(ExperimentConfig)), key=lambda c: c.__qualname__)
+    experiment_modules()
+    return [c for c in ExperimentConfig.subclasses() if c.__module__.startswith("repro.")]
 
 
 def _learning_rates(cls) -> list[str]:
@@ -140,7 +131,7 @@ def test_every_config_type_has_its_learning_rates_checked():
 
 
 def test_the_issue_probes_give_one_clear_error():
-    from repro.experiments import mtadam_mnist
+    from repro.mtadam.experiments import mnist as mtadam_mnist
 
     with pytest.raises(ValueError, match="noise_levels must be a non-empty tuple of numbers"):
         sanity_config("smoke", noise_levels="abc")
@@ -156,6 +147,15 @@ def test_the_issue_probes_give_one_clear_error():
         mtadam_mnist.config("smoke", weight_low=10.0, weight_high=1.0)
     with pytest.raises(ValueError, match="data_root"):  # data_root=None stays a value: it is required at paper
         sanity_config("paper", data_root=None)
+
+
+def test_zero_means_every_image_only_at_paper_scale(tmp_path):
+    from repro.mtadam.experiments import cyclegan, pix2pix
+
+    for module, args in ((pix2pix, ("labels2photo",)), (cyclegan, ("photo2falsecolour",))):
+        with pytest.raises(ValueError, match=r"n_train must be >= 1 \(0 = all, at scale='paper'\), got 0"):
+            module.config(*args, "smoke", n_train=0)
+        assert module.config(*args, "paper", data_root=str(tmp_path), n_train=0).n_train == 0
 
 
 def test_papermill_lists_become_tuples_with_the_same_key():

@@ -18,9 +18,8 @@ LAYERS = {
     "data": 1, "zoo": 1,
     "metrics": 2,  # LPIPS and FID are zoo networks
     "report": 2, "paper_tables": 2, "viz": 2,
-    "awa": 3, "pgn": 3, "mtadam": 3,
-    "experiments": 4,  # the papers' experiments and tables (to be dissolved into the paper packages)
-    "fetch": 5, "book": 5, "sphinx_offline": 5, "cli": 6,
+    "awa": 3, "pgn": 3, "mtadam": 3,  # each paper: its method files, then its experiments and tables
+    "fetch": 4, "book": 4, "sphinx_offline": 4, "cli": 5,
 }
 #: Sub-packages of one layer that may not import each other (the data and the zoo; no paper another).
 PEERS = [("data", "zoo"), ("awa", "pgn", "mtadam")]

@@ -3,7 +3,7 @@ import json
 
 import torch
 
-from repro.experiments import mtadam_mnist, mtadam_pix2pix as p2p
+from repro.mtadam.experiments import mnist as mtadam_mnist, pix2pix as p2p
 
 
 def _tiny(task="photo2map"):

@@ -114,7 +114,7 @@ def test_the_other_cpu_setting_changes_the_kernels_it_names():
 
 _TRAIN = _PROBE + """
 from repro import numerics
-from repro.experiments import mtadam_pix2pix as p2p
+from repro.mtadam.experiments import pix2pix as p2p
 
 result = {"setting": setting}
 for name in ("float32", "float64"):
@@ -147,7 +147,7 @@ def test_a_float64_gan_run_agrees_across_numeric_settings_far_below_the_shown_de
 
 @pytest.mark.weights
 def test_same_seed_same_machine_same_setting_gives_bit_identical_stored_results(tmp_path):
-    from repro.experiments import foundation
+    from repro.metrics import sanity as foundation
 
     cfg = foundation.sanity_config("smoke", n_images=4, image_size=32, noise_levels=(0.0, 0.1))
     stores = [ResultStore(tmp_path / name) for name in ("a", "b")]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gzip
 import importlib
-import pkgutil
 import re
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pytest
 import torch
 from PIL import Image
 
+from repro import metrics
 from repro.data import folders, masks
 from repro.paths import repo_root
 
@@ -124,7 +124,7 @@ def fake_root(tmp_path_factory) -> Path:
 
 # ---- every paper-scale entry point, at sizes of seconds -------------------------------------------
 def _metric_sanity(root, store):
-    from repro.experiments import foundation
+    from repro.metrics import sanity as foundation
 
     foundation.metric_sanity(foundation.sanity_config("paper", data_root=root, image_size=32, n_images=4,
                                                       noise_levels=(0.0, 0.2)), store=store)
@@ -138,7 +138,7 @@ def _train_pgn(root, store):
 
 def _pgn(name: str, **sizes):
     def start(root, store):
-        from repro.experiments import pgn_experiments as pe
+        from repro.pgn import experiments as pe
 
         getattr(pe, name)(getattr(pe, f"{name}_config")("paper", data_root=root, **sizes), store=store)
     return start
@@ -149,20 +149,20 @@ AWA_SIZES = dict(image_size=16, width=8, batch_size=4, steps=1, finetune_steps=0
 
 def _awa(name: str, dataset: str):
     def start(root, store):
-        from repro.experiments import awa_inpainting as ai
+        from repro.awa import experiments as ai
 
         getattr(ai, name)(ai.config("paper", data_root=root, dataset=dataset, **AWA_SIZES), store=store)
     return start
 
 
 def _step_costs(root, store):
-    from repro.experiments import mtadam_cost
+    from repro.mtadam.experiments import cost as mtadam_cost
 
     mtadam_cost.run(mtadam_cost.config("paper", data_root=root, n_terms=(2,), batch_size=4, repeats=1), store=store)
 
 
 def _mnist(root, store):
-    from repro.experiments import mtadam_mnist
+    from repro.mtadam.experiments import mnist as mtadam_mnist
 
     mtadam_mnist.run(mtadam_mnist.config("paper", data_root=root, repeats=1, epochs=1, batch_size=8), store=store)
 
@@ -175,7 +175,7 @@ CYCLEGAN_SIZES = dict(image_size=16, ngf=8, ndf=8, n_blocks=1, n_val=2, epochs=1
 
 def _pix2pix(task: str, ablation: bool = False):
     def start(root, store):
-        from repro.experiments import mtadam_ablation, mtadam_pix2pix
+        from repro.mtadam.experiments import ablation as mtadam_ablation, pix2pix as mtadam_pix2pix
 
         fn = mtadam_ablation.run_pix2pix if ablation else mtadam_pix2pix.run
         fn(mtadam_pix2pix.config(task, "paper", data_root=root, **PIX2PIX_SIZES), store=store)
@@ -184,7 +184,7 @@ def _pix2pix(task: str, ablation: bool = False):
 
 def _cyclegan(task: str, ablation: bool = False):
     def start(root, store):
-        from repro.experiments import mtadam_ablation, mtadam_cyclegan
+        from repro.mtadam.experiments import ablation as mtadam_ablation, cyclegan as mtadam_cyclegan
 
         fn = mtadam_ablation.run_cyclegan if ablation else mtadam_cyclegan.run
         fn(mtadam_cyclegan.config(task, "paper", data_root=root, **CYCLEGAN_SIZES), store=store)
@@ -192,7 +192,7 @@ def _cyclegan(task: str, ablation: bool = False):
 
 
 def _srgan(root, store):
-    from repro.experiments import mtadam_srgan
+    from repro.mtadam.experiments import srgan as mtadam_srgan
 
     mtadam_srgan.run(mtadam_srgan.config("paper", data_root=root, hr_size=16, eval_size=16, n_train=4, n_val=2, epochs=1,
                                          batch_size=2, width=8, n_blocks=1, d_width=8, vgg_layer="relu2_2", fid_every=1,
@@ -267,7 +267,8 @@ class PaperRuns:
         results, pgns = self.scratch / dev / "results", self.scratch / dev / "pgn"
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("REPRO_DEVICE", dev)
-            mp.setattr(importlib.import_module("repro.metrics.fid"), "_model", TinyInception)
+            mp.setattr(importlib.import_module("repro.metrics.fid"), "pretrained_model", lambda name: TinyInception())
+            mp.setattr(metrics, "REFERENCE_FEATURES", metrics.ReferenceFeatures())  # no stand-in features outlive the stub
             mp.setenv("REPRO_RESULTS", str(results))  # also for results an experiment loads itself (Table 5)
             mp.setattr(checkpoints, "folder", lambda scale=checkpoints.SHIPPED_PGN_SCALE, _f=checkpoints.folder:
                        _f(scale) if scale == checkpoints.SHIPPED_PGN_SCALE else pgns / scale)
@@ -295,11 +296,10 @@ def test_intro_block_is_the_layout_table():
 
 
 def test_every_paper_scale_entry_point_is_started_here():
-    import repro.experiments
+    from repro.cli import experiment_modules
 
     stored = {"repro train-pgn"}
-    for info in pkgutil.iter_modules(repro.experiments.__path__):
-        module = importlib.import_module(f"repro.experiments.{info.name}")
+    for module in experiment_modules():
         stored |= {getattr(module, n).experiment_name for n in dir(module) if hasattr(getattr(module, n), "experiment_name")}
     assert stored == set(folders.ENTRY_POINTS) == {entry for entry, _ in STARTS}
 

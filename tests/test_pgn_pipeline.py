@@ -193,7 +193,7 @@ def test_stability_rules():
 
 # ---- tables ------------------------------------------------------------------------------------------------
 def test_pairwise_wins_are_complementary():
-    from repro.experiments.pgn_tables import pairwise_wins
+    from repro.pgn.tables import pairwise_wins
 
     runs = {"a": {"LPIPS": [0.1, 0.5, 0.3]}, "b": {"LPIPS": [0.2, 0.4, 0.3]}}
     wins = pairwise_wins(runs)
@@ -202,7 +202,7 @@ def test_pairwise_wins_are_complementary():
 
 
 def test_cost_verdicts_read_the_ratios():
-    from repro.experiments.pgn_tables import cost_ratios, measured_verdicts, size_verdicts
+    from repro.pgn.tables import cost_ratios, measured_verdicts, size_verdicts
     from repro.pgn.cost import MODELS
 
     rows = [{"model": m, "params_M": 10.0 if m == "VGG-16 PL" else 1.0, "GMACs": 50.0 if m == "VGG-16 PL" else 5.0,
@@ -220,7 +220,7 @@ def test_cost_verdicts_read_the_ratios():
 # ---- the stored experiments at the CI scale -----------------------------------------------------------------
 @pytest.mark.weights
 def test_dip_experiment_at_smoke_scale(tmp_path):
-    from repro.experiments import pgn_experiments as pe, pgn_tables as pt
+    from repro.pgn import experiments as pe, tables as pt
     from repro.store import ResultStore
 
     store = ResultStore(tmp_path)
@@ -232,6 +232,25 @@ def test_dip_experiment_at_smoke_scale(tmp_path):
     assert pe.dip(pe.dip_config("smoke"), store=store) == result  # stored and reused
     with pytest.raises(ValueError, match="multiple of 8"):
         pe.dip_config("smoke", image_size=20)
+
+
+@pytest.mark.weights
+def test_only_the_controlled_pgn_carries_its_untrained_twin():
+    from repro.config import Scale
+    from repro.pgn import experiments as pe
+
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    srcs = pe.sources(Scale.SMOKE, ("MSE", "ResNet-4", "ResNet-6"), seed=1)
+    assert torch.equal(torch.rand(3), expected)  # building the twin leaves the caller's RNG alone
+    assert [name for name, s in srcs.items() if s.control is not None] == [pe.CONTROLLED]
+    twin, trained = srcs[pe.CONTROLLED].control.pgn, srcs[pe.CONTROLLED].pgn
+    assert type(twin.backbone) is type(trained.backbone) and twin.cfg == trained.cfg
+    again = pe.untrained_source(Scale.SMOKE, seed=1).pgn
+    assert all(torch.equal(a, b) for a, b in zip(twin.state_dict().values(), again.state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(twin.state_dict().values(), trained.state_dict().values()))
+    assert srcs[pe.CONTROLLED].plus_mse(20.0).control is srcs[pe.CONTROLLED].control
 
 
 def test_paper_scale_training_reads_imagenet_from_data_root(tmp_path, tiny_features):

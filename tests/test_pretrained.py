@@ -1,22 +1,23 @@
 """The pretrained half of the zoo: genuine weights, pinned, offline, and behaving as they should."""
 import lpips as lpips_pkg
+import numpy as np
 import pytest
 import torch
 
-from repro import fetch
+from repro import assets
 from repro.metrics import fid, inception_features, lpips
 from repro.zoo import create_model
 
 
 def test_converted_weights_match_their_pins():
-    for name, spec in fetch.CONVERTED.items():
-        assert fetch.state_dict_digest(fetch.load_weights(name)) == spec.digest, name
+    for name, spec in assets.CONVERTED.items():
+        assert assets.state_dict_digest(assets.load_weights(name)) == spec.digest, name
 
 
 @pytest.mark.parametrize("net", ["vgg", "alex"])
 def test_lpips_heads_equal_the_lpips_wheels(net):
     wheel = torch.load(lpips_pkg.__file__.replace("__init__.py", f"weights/v0.1/{net}.pth"), map_location="cpu")
-    ours = fetch.load_weights(f"lpips_{net}_heads")
+    ours = assets.load_weights(f"lpips_{net}_heads")
     assert wheel.keys() == ours.keys()
     for key in wheel:
         torch.testing.assert_close(ours[key], wheel[key], rtol=0, atol=0)
@@ -45,7 +46,7 @@ def test_fid_is_zero_for_one_set_and_grows_with_noise(photos64, rng):
 
 
 def test_converted_inception_matches_the_torchscript_original(rng):
-    scripted = torch.jit.load(str(fetch.member_path(fetch.WEIGHT_MEMBERS["default_1.pt"])), map_location="cpu").eval()
+    scripted = torch.jit.load(str(assets.member_path(assets.WEIGHT_MEMBERS["default_1.pt"])), map_location="cpu").eval()
     model = create_model("fid_inception", pretrained=True)
     x = torch.rand(2, 3, 299, 299, generator=rng) * 2 - 1
     with torch.no_grad():
@@ -55,6 +56,24 @@ def test_converted_inception_matches_the_torchscript_original(rng):
 
 def test_inception_features_are_2048_dimensional(photos64):
     assert inception_features(photos64[:3]).shape == (3, 2048)
+
+
+def test_reference_features_are_computed_once_per_set_and_never_shared_between_sets(photos64, monkeypatch):
+    from repro.metrics import fid as fid_module
+
+    calls = []
+    monkeypatch.setattr(fid_module, "inception_features", lambda images: calls.append(len(images)) or inception_features(images))
+    cache = fid_module.ReferenceFeatures(maxsize=2)
+    first = cache(photos64[:3])
+    np.testing.assert_array_equal(first, inception_features(photos64[:3]))
+    assert cache(photos64[:3].clone()) is first and calls == [3]  # the same content is one set, whatever the tensor
+    other = photos64[:3].clone()
+    other[0, 0, 0, 0] += 1e-3
+    assert cache(other) is not first and calls == [3, 3]  # one changed value is another set
+    cache(photos64[:2]), cache(photos64[:3])
+    assert calls == [3, 3, 2, 3]  # only the two most recent sets are kept
+    fake = photos64[3:6]
+    assert cache.fid(fake, photos64[:3]) == fid(fake, photos64[:3])
 
 
 def test_vgg_filters_are_trained_not_random():
@@ -81,16 +100,16 @@ def test_vgg_passes_gradients_to_its_input(photos64):
 
 
 def test_missing_weights_name_the_fetch_command(empty_cache):
-    with pytest.raises(fetch.MissingAssetError, match="make fetch"):
+    with pytest.raises(assets.MissingAssetError, match="make fetch"):
         create_model("lpips_vgg", pretrained=True)
 
 
 def test_corrupt_weights_are_refused(empty_cache):
-    spec = fetch.CONVERTED["lpips_alex_heads"]
+    spec = assets.CONVERTED["lpips_alex_heads"]
     spec.local.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"lin0.model.1.weight": torch.zeros(1, 64, 1, 1)}, spec.local)
-    with pytest.raises(fetch.ChecksumError, match="repro fetch"):
-        fetch.load_weights("lpips_alex_heads")
+    with pytest.raises(assets.ChecksumError, match="repro fetch"):
+        assets.load_weights("lpips_alex_heads")
 
 
 def test_lpips_equals_a_from_scratch_computation(photos64, rng):
@@ -102,7 +121,7 @@ def test_lpips_equals_a_from_scratch_computation(photos64, rng):
     x = photos64[:4]
     y = (x + 0.1 * torch.randn(x.shape, generator=rng)).clamp(0, 1)
     vgg = create_model("vgg16_features", pretrained=True, normalize=False)
-    heads = fetch.load_weights("lpips_vgg_heads")
+    heads = assets.load_weights("lpips_vgg_heads")
     shift = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)
     scale = torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1)
     layers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"]
@@ -118,11 +137,9 @@ def test_lpips_equals_a_from_scratch_computation(photos64, rng):
 
 
 def test_first_use_of_a_metric_leaves_the_global_rng_alone(photos64):
-    import importlib
+    from repro.zoo import pretrained_model
 
-    fid_module, perceptual = (importlib.import_module(f"repro.metrics.{m}") for m in ("fid", "perceptual"))
-    fid_module._model.cache_clear()
-    perceptual._model.cache_clear()
+    pretrained_model.cache_clear()
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)

@@ -199,7 +199,7 @@ def test_damaged_results_give_one_error_naming_the_file(tmp_path, damage):
 def test_a_real_experiment_resumes_to_the_same_result_and_refuses_a_planted_checkpoint(tmp_path, monkeypatch):
     """MTAdam Table 1 at smoke, as training builds it: interrupted after its first checkpoint, then
     resumed, it stores the same result as an uninterrupted run; a planted pickle is refused (issue probe)."""
-    from repro.experiments import mtadam_mnist
+    from repro.mtadam.experiments import mnist as mtadam_mnist
 
     cfg = mtadam_mnist.config("smoke", train_limit=128)  # two steps per run: the state, not the training, is tested
     whole = mtadam_mnist.run(cfg, store=ResultStore(tmp_path / "whole"))

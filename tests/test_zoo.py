@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import repro.pgn  # noqa: F401  (the paper packages register their zoo entries: the whole zoo is tested)
-from repro.zoo import create_model, list_models
+from repro.zoo import create_model, list_models, list_pretrained, pretrained_model
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -22,6 +22,27 @@ def test_registry_lookup():
     assert list_models("lpips_*") == ["lpips_alex", "lpips_vgg"]
     with pytest.raises(ValueError, match="unknown model 'vgg19'.*registered"):
         create_model("vgg19")
+
+
+def test_the_registry_knows_which_models_have_weights():
+    assert list_pretrained() == ["alexnet_features", "fid_inception", "lpips_alex", "lpips_vgg", "pgn_resnet4", "pgn_resnet6",
+                                 "pgn_resnet8", "pgn_unet", "vgg16_features"]
+    for name in sorted(set(list_models()) - set(list_pretrained())):
+        with pytest.raises(ValueError, match=f"{name} has no pretrained weights.*pretrained=False.*vgg16_features"):
+            create_model(name, pretrained=True)
+
+
+def test_a_frozen_network_is_built_once_per_floating_type_and_shared():
+    # (that building it leaves the caller's RNG alone: test_pretrained.py, first use of a metric)
+    first = pretrained_model("lpips_alex")
+    assert pretrained_model("lpips_alex") is first and not first.training
+    assert all(not p.requires_grad for p in first.parameters())
+    with torch.random.fork_rng(devices=[]):
+        torch.set_default_dtype(torch.float64)
+        try:
+            assert pretrained_model("lpips_alex") is not first  # one copy per floating type
+        finally:
+            torch.set_default_dtype(torch.float32)
 
 
 def test_vgg_layer_names():

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from repro.fetch import ensure_mathjax
+from repro.fetch import ensure_mathjax, mathjax_license
 from repro.paths import repo_root
 
 #: The scale the committed notebooks are executed at (what ``pytest --nbval`` re-runs).
@@ -203,6 +203,7 @@ def stage(target: Path, scale: "str | None", seed: int = 0, data_root: "str | No
     shutil.copytree(root / "book", target / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     # Not under _static/: jupyter-book would add every .js file there to every page.
     shutil.copytree(ensure_mathjax(verify=True), target / "_vendor" / "mathjax")  # compared with its pinned wheel
+    (target / "_vendor" / "mathjax" / "LICENSE").write_bytes(mathjax_license())  # Apache-2.0: travels with the copy
     if scale is not None:
         for notebook in chapters():
             rel = notebook.relative_to(root)

@@ -22,6 +22,23 @@ from pathlib import Path
 from repro.config import SCALES
 
 
+#: The packages whose modules define the experiments (configs and stored runs): Chapter 1's
+#: metric checks and the three papers.
+EXPERIMENT_PACKAGES = ("metrics", "awa", "pgn", "mtadam")
+
+
+def experiment_modules() -> list:
+    """Import and return every module of :data:`EXPERIMENT_PACKAGES` (sub-packages included)."""
+    import importlib
+    import pkgutil
+
+    import repro
+
+    root = Path(repro.__file__).parent
+    return [importlib.import_module(info.name) for package in EXPERIMENT_PACKAGES
+            for info in pkgutil.walk_packages([str(root / package)], f"repro.{package}.")]
+
+
 def _scale(value: str) -> str:
     from repro.config import parse_scale
 
@@ -128,16 +145,10 @@ def main(argv: "list[str] | None" = None) -> int:
 
             fetch_all(weights=args.only in (None, "weights"), data=args.only in (None, "data"), results=args.verify)
         elif args.command == "cache":
-            import importlib
-            import pkgutil
-
-            import repro
             from repro.config import ExperimentConfig
-
-            for package in ("awa", "pgn", "mtadam", "experiments"):  # every module that may define a config type
-                for module in pkgutil.walk_packages([str(Path(repro.__file__).parent / package)], f"repro.{package}."):
-                    importlib.import_module(module.name)
             from repro.store import ResultStore
+
+            experiment_modules()  # every config type is defined once its module is imported
 
             store = ResultStore()
             orphans = store.prune(ExperimentConfig.types(), remove=not args.dry_run)

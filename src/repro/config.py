@@ -95,6 +95,8 @@ class ExperimentConfig:
     PRESETS: ClassVar[Mapping[Scale, Mapping[str, Any]]] = {}
     #: Integer fields that must be >= 1 (checked by :meth:`validate`).
     AT_LEAST_ONE: ClassVar[tuple[str, ...]] = ()
+    #: Image counts that must be >= 1, except 0 = "every image of the folder" at scale='paper'.
+    ALL_AT_PAPER: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -117,6 +119,9 @@ class ExperimentConfig:
         for name in self.AT_LEAST_ONE:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in self.ALL_AT_PAPER:
+            if getattr(self, name) < (0 if self.scale is Scale.PAPER else 1):
+                raise ValueError(f"{name} must be >= 1 (0 = all, at scale='paper'), got {getattr(self, name)}")
         names = {f.name for f in dataclasses.fields(self)}
         for low in sorted(n for n in names if n.endswith("_low")):
             high = low.removesuffix("_low") + "_high"
@@ -203,14 +208,21 @@ class ExperimentConfig:
         return cls(scale=scale, **values)
 
     @staticmethod
-    def types() -> "dict[str, type[ExperimentConfig]]":
-        """Every config type defined so far, by :attr:`NAME` (import the experiments to see them all)."""
-        def below(cls):
-            for sub in cls.__subclasses__():
-                yield sub
-                yield from below(sub)
+    def subclasses() -> "list[type[ExperimentConfig]]":
+        """Every config class defined so far, at any depth below :class:`ExperimentConfig`, in
+        definition order (import the experiments to see them all: ``repro.cli.experiment_modules``)."""
+        found, todo = [], list(ExperimentConfig.__subclasses__())
+        while todo:
+            cls = todo.pop(0)
+            if cls not in found:
+                found.append(cls)
+                todo.extend(cls.__subclasses__())
+        return found
 
-        return {cls.NAME: cls for cls in below(ExperimentConfig)}
+    @staticmethod
+    def types() -> "dict[str, type[ExperimentConfig]]":
+        """Every config type defined so far, by :attr:`NAME`."""
+        return {cls.NAME: cls for cls in ExperimentConfig.subclasses()}
 
     # -- identity -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

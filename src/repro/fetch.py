@@ -19,13 +19,13 @@ photo packages                 the photo bank (``data/photo_bank.csv`` lists eve
 Pinning: every archive is pinned by sha256 (platform wheels are always fetched as the same
 CPython 3.11 manylinux x86-64 file, whatever the machine), and so is every member we read from
 it (``data/photo_bank.csv`` for the photos). Converted weights
-are pinned by a digest of their tensors (:func:`state_dict_digest`). Everything lands in
+are pinned by a digest of their tensors (:func:`repro.assets.state_dict_digest`). Everything lands in
 ``<cache>/`` (``$REPRO_CACHE``, default ``~/.cache/repro``), never in git. Downloads and
 conversions are atomic; running :func:`fetch_all` twice downloads nothing the second time.
 
 Verification: a pinned file is checked against its sha256 the first time a process reads it
-(:func:`member_path`), converted weights against their digest on every load
-(:func:`load_weights`); a mismatch, or a file torch cannot read, is a :class:`ChecksumError`
+(:func:`repro.assets.member_path`), converted weights against their digest on every load
+(:func:`repro.assets.load_weights`); a mismatch, or a file torch cannot read, is a :class:`repro.assets.ChecksumError`
 naming the file and the repair, ``repro fetch``, which re-hashes everything in the cache and
 replaces what does not match (re-extracting a member, re-downloading an archive, re-converting
 weights). ``repro fetch --verify`` also checks every stored result and checkpoint and deletes the
@@ -45,16 +45,12 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from repro import assets
-from repro.assets import (ARCHIVES, CONVERTED, FETCH_COMMAND, MNIST_MEMBER, REPAIR_COMMAND, WEIGHT_MEMBERS, Archive,
-                          ChecksumError, ConvertedWeights, Member, MissingAssetError, archive_file, load_weights,
-                          member_path, sha256_file, state_dict_digest)
+from repro.assets import (ARCHIVES, CONVERTED, MNIST_MEMBER, WEIGHT_MEMBERS, Archive, ChecksumError, Member, archive_file,
+                          load_weights, sha256_file, state_dict_digest)
 from repro.paths import cache_dir
 from repro.store import ResultStore, atomic_write_bytes
 
-__all__ = ["ARCHIVES", "CONVERTED", "FETCH_COMMAND", "MNIST_MEMBER", "REPAIR_COMMAND", "WEIGHT_MEMBERS", "Archive",
-           "ChecksumError", "ConvertedWeights", "Member", "MissingAssetError", "archive_file", "load_weights",
-           "member_path", "sha256_file", "state_dict_digest", "download_archive", "ensure_member", "ensure_mathjax",
-           "ensure_weights", "data_members", "fetch_all"]
+__all__ = ["download_archive", "ensure_member", "ensure_mathjax", "mathjax_license", "ensure_weights", "data_members", "fetch_all"]
 
 #: pip options that select one fixed wheel of a platform-specific package, whatever the machine.
 WHEEL_TARGET = (
@@ -158,6 +154,13 @@ def ensure_mathjax(log: Callable[[str], None] = print, verify: bool = False) -> 
     shutil.rmtree(folder, ignore_errors=True)
     partial.replace(folder)  # the folder appears complete or not at all
     return folder
+
+
+def mathjax_license() -> bytes:
+    """MathJax's licence (Apache-2.0), read from its pinned wheel: published next to the copy of
+    MathJax in the built book."""
+    with zipfile.ZipFile(download_archive(ARCHIVES["django-static-mathjax"], log=lambda _: None)) as zf:
+        return zf.read(MATHJAX_PREFIX.removesuffix("es5/") + "LICENSE")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -242,6 +242,10 @@ class ResultStore:
         record = {"experiment": name, "type": cfg.NAME, "config": cfg.to_dict(), "key": cfg.key(), "result": result}
         return atomic_write_bytes(self.path(name, cfg), dump_record(record))
 
+    def files(self, suffix: str = ".json") -> list[Path]:
+        """Every stored file ending in ``suffix`` (records ``.json``, checkpoints ``.ckpt``), sorted."""
+        return sorted(self.root.rglob(f"*{suffix}")) if self.root.is_dir() else []
+
     def prune(self, config_types: "dict[str, type[ExperimentConfig]]", remove: bool = False) -> list[Path]:
         """Stored results that no current config maps to: a record whose config, rebuilt with its
         type's current code (``config_types``: ``NAME`` -> class), no longer has the key it is filed
@@ -249,7 +253,7 @@ class ResultStore:
         no longer exists, or that cannot be read. With ``remove=True`` they (and their checkpoints)
         are deleted. Returns their paths."""
         orphans = []
-        for path in sorted(self.root.rglob("*.json")) if self.root.is_dir() else []:
+        for path in self.files(".json"):
             try:
                 record = load_record(path)
                 cls = config_types[record["type"]]
@@ -269,8 +273,7 @@ class ResultStore:
         With ``repair=True`` the corrupt files are deleted, so their experiments recompute them.
         """
         problems = []
-        files = sorted(self.root.rglob("*.json")) + sorted(self.root.rglob("*.ckpt")) if self.root.is_dir() else []
-        for path in files:
+        for path in self.files(".json") + self.files(".ckpt"):
             try:
                 if path.suffix == ".json":
                     record = load_record(path)

@@ -1,6 +1,6 @@
 r"""The one interface of every loss-weighting method (AWA and its Table III competitors).
 
-The training loop (:func:`repro.experiments.awa_inpainting.run`) sees only this: it never asks
+The training loop (:func:`repro.awa.experiments.run`) sees only this: it never asks
 which method it holds.
 
 ``weights()``

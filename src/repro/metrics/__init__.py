@@ -17,9 +17,14 @@ NMSE    :math:`\|x-y\|^2 / \|y\|^2`                         scale-free          
 LPIPS   Zhang et al. 2018, v0.1, VGG (default) or AlexNet   ≥ 0, lower is better       AWA, PGN
 FID     Heusel et al. 2017, pool3 of the TF Inception       ≥ 0, lower is better       AWA, MTAdam
 ======  ==================================================  =========================  ===========
+
+:data:`REFERENCE_FEATURES` computes the Inception features of a fixed reference set once per
+process (:class:`ReferenceFeatures`). Chapter 1's noise-sweep check of these metrics on real photos
+is the experiment :mod:`repro.metrics.sanity`.
 """
 from repro.metrics.pixel import l1, l2, mae, mse, nmse, psnr, ssim
 from repro.metrics.perceptual import lpips
-from repro.metrics.fid import fid, frechet_distance, inception_features
+from repro.metrics.fid import REFERENCE_FEATURES, ReferenceFeatures, fid, frechet_distance, inception_features
 
-__all__ = ["psnr", "ssim", "mae", "mse", "l1", "l2", "nmse", "lpips", "fid", "frechet_distance", "inception_features"]
+__all__ = ["psnr", "ssim", "mae", "mse", "l1", "l2", "nmse", "lpips", "fid", "frechet_distance", "inception_features",
+           "REFERENCE_FEATURES", "ReferenceFeatures"]

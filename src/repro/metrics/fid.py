@@ -12,7 +12,9 @@ small SVD instead of a 2048 x 2048 matrix square root (see :func:`_frechet_lowra
 """
 from __future__ import annotations
 
+import collections
 import contextlib
+import hashlib
 import io
 import warnings
 
@@ -21,17 +23,7 @@ import torch
 from pytorch_fid.fid_score import calculate_frechet_distance
 
 from repro.metrics.checks import check_images
-from repro.numerics import cache_per_dtype
-
-
-@cache_per_dtype(maxsize=2)
-def _model():
-    from repro.zoo import create_model
-
-    # Building a network draws initial weights from the global RNG: keep that draw away from
-    # the caller's seeded stream, so a metric's first use never changes what a run computes.
-    with torch.random.fork_rng(devices=[]):
-        return create_model("fid_inception", pretrained=True)
+from repro.zoo import pretrained_model
 
 
 def inception_features(images: torch.Tensor, batch_size: int = 32) -> np.ndarray:
@@ -39,7 +31,7 @@ def inception_features(images: torch.Tensor, batch_size: int = 32) -> np.ndarray
     check_images(images, name="inception_features")
     if images.shape[1] == 1:
         images = images.expand(-1, 3, -1, -1)
-    model = _model().to(images.device)
+    model = pretrained_model("fid_inception").to(images.device)
     with torch.no_grad():
         feats = [model(images[i : i + batch_size]).cpu() for i in range(0, len(images), batch_size)]
     return torch.cat(feats).double().numpy()
@@ -94,3 +86,47 @@ def frechet_distance(features_1: np.ndarray, features_2: np.ndarray, method: str
 def fid(x: torch.Tensor, y: torch.Tensor) -> float:
     """FID between image sets ``x`` and ``y`` (both (N, C, H, W) in ``[0, 1]``)."""
     return frechet_distance(inception_features(x), inception_features(y))
+
+
+class ReferenceFeatures:
+    """Inception features of fixed reference sets, each computed once and then reused.
+
+    Every run of a table (its methods, Hyperband trials, ablation variants, hole bins) scores its
+    FID against the same real images; ``features(images)`` computes their features the first time
+    and returns the stored ones after. A set is identified by its content (shape, dtype, the
+    floating type in force and a sha256 of the values), so two different sets never share an entry
+    whatever the caller calls them, and the same set met again in another run is not recomputed.
+    The ``maxsize`` most recently used sets are kept.
+    """
+
+    def __init__(self, maxsize: int = 32) -> None:
+        self.maxsize = maxsize
+        self._features: "collections.OrderedDict[tuple, np.ndarray]" = collections.OrderedDict()
+
+    @staticmethod
+    def _identity(images: torch.Tensor) -> tuple:
+        values = images.detach().cpu().contiguous()
+        digest = hashlib.sha256(values.view(torch.uint8).numpy() if values.numel() else b"").hexdigest()
+        return tuple(values.shape), str(values.dtype), str(torch.get_default_dtype()), digest
+
+    def __call__(self, images: torch.Tensor) -> np.ndarray:
+        """The Inception features of ``images`` ((N, C, H, W) in ``[0, 1]``), computed at most once."""
+        key = self._identity(images)
+        if key in self._features:
+            self._features.move_to_end(key)
+        else:
+            self._features[key] = inception_features(images)
+            while len(self._features) > self.maxsize:
+                self._features.popitem(last=False)
+        return self._features[key]
+
+    def fid(self, fake: torch.Tensor, reference: torch.Tensor) -> float:
+        """FID of ``fake`` against the reference set ``reference`` (its features cached)."""
+        return frechet_distance(inception_features(fake), self(reference))
+
+    def cache_clear(self) -> None:
+        self._features.clear()
+
+
+#: The process's cache of reference features, shared by every experiment that reports FID.
+REFERENCE_FEATURES = ReferenceFeatures()

@@ -9,17 +9,7 @@ from __future__ import annotations
 import torch
 
 from repro.metrics.checks import check_images
-from repro.numerics import cache_per_dtype
-
-
-@cache_per_dtype(maxsize=4)
-def _model(net: str):
-    from repro.zoo import create_model
-
-    # Building a network draws initial weights from the global RNG: keep that draw away from
-    # the caller's seeded stream, so a metric's first use never changes what a run computes.
-    with torch.random.fork_rng(devices=[]):
-        return create_model(f"lpips_{net}", pretrained=True)
+from repro.zoo import pretrained_model
 
 
 def lpips(x: torch.Tensor, y: torch.Tensor, net: str = "vgg", batch_size: int = 16) -> torch.Tensor:
@@ -27,7 +17,7 @@ def lpips(x: torch.Tensor, y: torch.Tensor, net: str = "vgg", batch_size: int = 
     check_images(x, y, "lpips")
     if x.shape[1] == 1:
         x, y = x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)
-    model = _model(net).to(x.device)
+    model = pretrained_model(f"lpips_{net}").to(x.device)
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch_size):

@@ -16,7 +16,9 @@ from pathlib import Path
 import torch
 
 from repro.paths import cache_dir, repo_root
+from repro.pgn.pgn import PGN, PGNConfig
 from repro.store import atomic_write_bytes
+from repro.zoo.pgn_backbones import backbone
 
 #: The scale of the PGNs shipped in data/pgn/ (trained by `repro train-pgn --scale cpu`); other scales live in the cache.
 SHIPPED_PGN_SCALE = "cpu"
@@ -74,9 +76,6 @@ def training_log(name: str, mode: str = "constrained", scale: str = SHIPPED_PGN_
 
 def load(name: str, mode: str = "constrained", scale: str = SHIPPED_PGN_SCALE):
     """The trained PGN ``name`` (e.g. ``pgn_resnet4``) in ``mode``, eval mode, float32."""
-    from repro.pgn.pgn import PGN, PGNConfig
-    from repro.zoo.pgn_backbones import backbone
-
     info = entry(name, mode, scale)
     path = folder(scale) / info["file"]
     data = path.read_bytes()

@@ -21,6 +21,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
+from tqdm import tqdm
+
+from repro.pgn.pgn import alexnet_loss, vgg_loss
+from repro.runtime import median_seconds, progress as bar
+from repro.zoo.pgn_backbones import backbone
 
 
 def count_macs(fn, *args) -> int:
@@ -177,9 +182,6 @@ def gradient_producer(model: str, size: int, batch: int):
     parameters it uses. Perceptual losses: forward of both images + backward; PGNs: one forward of the
     backbone under ``torch.inference_mode``, rewritten by :func:`optimize_for_inference` (the plain
     ResNet-4 row: in eval mode as trained)."""
-    from repro.pgn.pgn import alexnet_loss, vgg_loss
-    from repro.zoo.pgn_backbones import backbone
-
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; valid: {', '.join(MODELS)}")
     torch.manual_seed(0)
@@ -211,10 +213,6 @@ def gradient_costs(resolutions, batch: int = 2, repeats: int = 3, memory: bool =
     """Tables 1/6 and Figs. 2/8: per model, parameters (M), weights (MiB, float32) and GMACs per image at
     256^2 (or the largest resolution); per resolution the median seconds of producing the gradient of
     ``batch`` images and (``memory=True``) the peak working memory it adds (MiB, :func:`peak_memory_mb`)."""
-    from tqdm import tqdm
-
-    from repro.runtime import median_seconds, progress as bar
-
     mac_size = 256 if 256 in resolutions else max(resolutions)
     jobs = [(model, size, batch) for model in MODELS for size in resolutions]
     peaks = peak_memory_mb(jobs) if memory else [float("nan")] * len(jobs)

@@ -21,25 +21,25 @@ def _pgn(name: str, pretrained: bool, mode: str, width: int) -> PGN:
     return PGN(backbone(name, width), PGNConfig(mode=mode))
 
 
-@register_model
+@register_model(pretrained=True)
 def pgn_resnet4(pretrained: bool = False, mode: str = "constrained", width: int = 64):
     """ResNet-4 PGN (1.34 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
     return _pgn("resnet4", pretrained, mode, width)
 
 
-@register_model
+@register_model(pretrained=True)
 def pgn_resnet6(pretrained: bool = False, mode: str = "constrained", width: int = 64):
     """ResNet-6 PGN (1.93 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
     return _pgn("resnet6", pretrained, mode, width)
 
 
-@register_model
+@register_model(pretrained=True)
 def pgn_resnet8(pretrained: bool = False, mode: str = "constrained", width: int = 64):
     """ResNet-8 PGN (2.52 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
     return _pgn("resnet8", pretrained, mode, width)
 
 
-@register_model
+@register_model(pretrained=True)
 def pgn_unet(pretrained: bool = False, mode: str = "constrained", width: int = 64):
     """Double-Blaze UNet PGN (1.71 M parameters at width 64); returns a :class:`repro.pgn.PGN`."""
     return _pgn("unet", pretrained, mode, width)

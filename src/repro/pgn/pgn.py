@@ -42,6 +42,7 @@ import dataclasses
 import torch
 import torch.nn as nn
 
+from repro.zoo import pretrained_model
 from repro.zoo.vgg import IMAGENET_MEAN, IMAGENET_STD, layer_names
 
 MODES = ("direct", "proxy", "constrained", "hybrid")
@@ -102,18 +103,15 @@ class PerceptualLoss(nn.Module):
 
 
 def vgg_loss() -> PerceptualLoss:
-    """The paper's perceptual loss on the genuine VGG-16 (AvgPool, relu1_1 ... relu5_1)."""
-    from repro.zoo import create_model
-
-    return PerceptualLoss(create_model("vgg16_features", pretrained=True, pool="avg", normalize=False))
+    """The paper's perceptual loss on the genuine VGG-16 (AvgPool, relu1_1 ... relu5_1); the frozen
+    network is the zoo's shared copy (:func:`repro.zoo.pretrained_model`)."""
+    return PerceptualLoss(pretrained_model("vgg16_features", pool="avg", normalize=False))
 
 
 def alexnet_loss() -> PerceptualLoss:
     """The smaller-network baseline (the paper's VGG-11 is not offline): the same construction on the
     genuine AlexNet (MaxPool -> AvgPool, L1 over its five ReLU outputs)."""
-    from repro.zoo import create_model
-
-    return PerceptualLoss(create_model("alexnet_features", pretrained=True, pool="avg", normalize=False), layers=None)
+    return PerceptualLoss(pretrained_model("alexnet_features", pool="avg", normalize=False), layers=None)
 
 
 @dataclasses.dataclass(frozen=True)

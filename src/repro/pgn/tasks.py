@@ -30,15 +30,21 @@ from tqdm import tqdm
 
 from repro.pgn.pgn import PGN, PerceptualLoss, cosine_similarity, normalize
 from repro.runtime import progress as bar
+from repro.zoo import create_model
 from repro.zoo.vgg import IMAGENET_STD
 
 
 # ---- gradient sources ------------------------------------------------------------------------------
 class Source:
-    """``source(y_hat, y)`` -> per-image gradient w.r.t. ``y_hat`` (both (N, 3, H, W) in [0, 1])."""
+    """``source(y_hat, y)`` -> per-image gradient w.r.t. ``y_hat`` (both (N, 3, H, W) in [0, 1]).
 
-    def __init__(self, name: str, fn, pgn: "PGN | None" = None) -> None:
-        self.name, self._fn, self.pgn = name, fn, pgn
+    ``pgn``: the network of a PGN source (its cosine to the true gradient is reported); ``control``:
+    an untrained PGN of the same architecture, scored on the images this source produced (the floor
+    a trained PGN's cosine must beat, Table 4).
+    """
+
+    def __init__(self, name: str, fn, pgn: "PGN | None" = None, control: "Source | None" = None) -> None:
+        self.name, self._fn, self.pgn, self.control = name, fn, pgn, control
 
     def __call__(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -47,7 +53,7 @@ class Source:
     def plus_mse(self, weight: float) -> "Source":
         if weight == 0:
             return self
-        return Source(f"{self.name} + {weight:g} MSE", lambda a, b: self._fn(a, b) + weight * _mse_grad(a, b), self.pgn)
+        return Source(f"{self.name} + {weight:g} MSE", lambda a, b: self._fn(a, b) + weight * _mse_grad(a, b), self.pgn, self.control)
 
 
 def _mse_grad(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -289,8 +295,6 @@ class SketchGenerator(nn.Module):
 
     def __init__(self, width: int = 32) -> None:
         super().__init__()
-        from repro.zoo import create_model
-
         self.net = create_model("pix2pix_unet", in_ch=1, out_ch=3, ngf=width, depth=3)
 
     def forward(self, sketch: torch.Tensor) -> torch.Tensor:

@@ -37,6 +37,9 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from repro.config import ExperimentConfig, Scale
+from repro.data.folders import ImageFolder, dataset_path
+from repro.data.photos import random_crops
+from repro.pgn import checkpoints
 from repro.runtime import device, progress as bar
 from repro.pgn.pgn import MODES, PGN, PGNConfig, cosine_similarity, meta_step, normalize, vgg_loss
 from repro.zoo.pgn_backbones import BACKBONES, DoubleBlaze, backbone
@@ -116,11 +119,7 @@ def training_images(cfg: PGNTrainConfig):
     """Photo-bank *train* crops in [0, 1] (sides from the image size to 4x it, so the PGN sees several
     zooms); at scale='paper' the ImageNet training images under ``<data_root>/imagenet_train``, read
     lazily (an indexable :class:`repro.data.folders.ImageFolder`: item ``i`` is one image)."""
-    from repro.data.photos import random_crops
-
     if cfg.scale is Scale.PAPER:
-        from repro.data.folders import ImageFolder, dataset_path
-
         return ImageFolder(dataset_path(cfg.data_root, "imagenet_train"), cfg.image_size, limit=cfg.n_crops or None)
     return random_crops(cfg.n_crops, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size)
 
@@ -203,8 +202,6 @@ def train_and_save(scale: str = "cpu", backbones: "tuple | None" = None, modes: 
 
     Every config is built (and so validated) before the first one trains; ``dry_run=True`` prints
     what would be trained and trains nothing."""
-    from repro.pgn import checkpoints
-
     jobs = [(b, m) for b, m in BOOK_SET if (backbones is None or b in backbones) and (modes is None or m in modes)]
     if backbones and modes:
         jobs = [(b, m) for b in backbones for m in modes]

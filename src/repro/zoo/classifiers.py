@@ -32,7 +32,5 @@ class MnistCNN(nn.Module):
 
 
 @register_model
-def mnist_cnn(pretrained: bool = False) -> MnistCNN:
-    if pretrained:
-        raise ValueError("mnist_cnn has no pretrained weights; it is trained by the MTAdam chapter")
+def mnist_cnn() -> MnistCNN:
     return MnistCNN()

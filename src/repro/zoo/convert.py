@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from repro.safe_pickle import load_numpy_pickle
+from repro.zoo.inception import build_fid_inception
 
 VGG16_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
 ALEXNET_CONV_INDICES = (0, 3, 6, 8, 10)
@@ -60,8 +61,6 @@ def lpips_alex_heads(path: Path) -> dict[str, torch.Tensor]:
 
 def fid_inception(path: Path) -> dict[str, torch.Tensor]:
     """TorchScript FID Inception -> pytorch-fid FIDInception state dict (shape-checked pairing)."""
-    from repro.zoo.inception import build_fid_inception
-
     with warnings.catch_warnings():  # torch.jit.load's deprecation notice: the file *is* TorchScript
         warnings.simplefilter("ignore", FutureWarning)
         scripted = torch.jit.load(str(path), map_location="cpu")

@@ -51,7 +51,5 @@ class ResnetGenerator(nn.Module):
 
 
 @register_model
-def cyclegan_resnet(pretrained: bool = False, **kwargs) -> ResnetGenerator:
-    if pretrained:
-        raise ValueError("cyclegan_resnet has no pretrained weights; the MTAdam chapter trains it")
+def cyclegan_resnet(**kwargs) -> ResnetGenerator:
     return ResnetGenerator(**kwargs)

@@ -65,7 +65,7 @@ class FIDInceptionV3(FrozenModule):
         return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
 
 
-@register_model
+@register_model(pretrained=True)
 def fid_inception(pretrained: bool = False) -> FIDInceptionV3:
     """The FID Inception; ``pretrained=True`` loads the converted TF weights."""
     model = FIDInceptionV3()

@@ -223,30 +223,21 @@ class InpaintingDiscriminator(nn.Module):
 GENERATORS = {"ctsdg": "ctsdg_small", "edgeconnect": "edgeconnect_small", "prvs": "prvs_small"}
 
 
-def _no_weights(name: str, pretrained: bool) -> None:
-    if pretrained:
-        raise ValueError(f"{name} has no pretrained weights; the AWA chapter trains it")
-
-
 @register_model
-def ctsdg_small(pretrained: bool = False, width: int = 24) -> CTSDGSmall:
-    _no_weights("ctsdg_small", pretrained)
+def ctsdg_small(width: int = 24) -> CTSDGSmall:
     return CTSDGSmall(width)
 
 
 @register_model
-def edgeconnect_small(pretrained: bool = False, width: int = 24) -> EdgeConnectSmall:
-    _no_weights("edgeconnect_small", pretrained)
+def edgeconnect_small(width: int = 24) -> EdgeConnectSmall:
     return EdgeConnectSmall(width)
 
 
 @register_model
-def prvs_small(pretrained: bool = False, width: int = 24) -> PRVSSmall:
-    _no_weights("prvs_small", pretrained)
+def prvs_small(width: int = 24) -> PRVSSmall:
     return PRVSSmall(width)
 
 
 @register_model
-def inpainting_patchgan(pretrained: bool = False, width: int = 32, n_layers: int = 3) -> InpaintingDiscriminator:
-    _no_weights("inpainting_patchgan", pretrained)
+def inpainting_patchgan(width: int = 32, n_layers: int = 3) -> InpaintingDiscriminator:
     return InpaintingDiscriminator(width, n_layers)

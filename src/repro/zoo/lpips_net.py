@@ -66,14 +66,14 @@ class LPIPS(FrozenModule):
         return self.model(x, y, normalize=False).flatten()
 
 
-@register_model
+@register_model(pretrained=True)
 def lpips_vgg(pretrained: bool = False) -> LPIPS:
     """LPIPS-VGG (the AWA paper's guidance and evaluation metric)."""
     model = LPIPS("vgg")
     return model.load_pretrained() if pretrained else model
 
 
-@register_model
+@register_model(pretrained=True)
 def lpips_alex(pretrained: bool = False) -> LPIPS:
     """LPIPS-AlexNet (LPIPS' default backbone; PGN's small-network baseline uses AlexNet too)."""
     model = LPIPS("alex")

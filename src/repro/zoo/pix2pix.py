@@ -95,14 +95,10 @@ class PatchDiscriminator(nn.Module):
 
 
 @register_model
-def pix2pix_unet(pretrained: bool = False, **kwargs) -> UNetGenerator:
-    if pretrained:
-        raise ValueError("pix2pix_unet has no pretrained weights; the MTAdam chapter trains it")
+def pix2pix_unet(**kwargs) -> UNetGenerator:
     return UNetGenerator(**kwargs)
 
 
 @register_model
-def patchgan(pretrained: bool = False, **kwargs) -> PatchDiscriminator:
-    if pretrained:
-        raise ValueError("patchgan has no pretrained weights; the MTAdam chapter trains it")
+def patchgan(**kwargs) -> PatchDiscriminator:
     return PatchDiscriminator(**kwargs)

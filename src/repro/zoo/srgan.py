@@ -85,14 +85,10 @@ class SRDiscriminator(nn.Module):
 
 
 @register_model
-def srresnet(pretrained: bool = False, **kwargs) -> SRResNet:
-    if pretrained:
-        raise ValueError("srresnet has no pretrained weights; the MTAdam chapter trains it")
+def srresnet(**kwargs) -> SRResNet:
     return SRResNet(**kwargs)
 
 
 @register_model
-def srgan_discriminator(pretrained: bool = False, **kwargs) -> SRDiscriminator:
-    if pretrained:
-        raise ValueError("srgan_discriminator has no pretrained weights; the MTAdam chapter trains it")
+def srgan_discriminator(**kwargs) -> SRDiscriminator:
     return SRDiscriminator(**kwargs)

@@ -90,7 +90,7 @@ def layer_names(upto: str, kind: str = "relu") -> list[str]:
     return [n for n in VGG16_LAYER_NAMES[: last + 1] if n.startswith(kind)]
 
 
-@register_model
+@register_model(pretrained=True)
 def vgg16_features(pretrained: bool = False, pool: str = "max", normalize: bool = True) -> VGG16Features:
     """VGG-16 conv stack; ``pretrained=True`` loads the genuine ImageNet weights."""
     model = VGG16Features(pool=pool, normalize=normalize)
@@ -128,7 +128,7 @@ class AlexNetFeatures(FrozenModule):
         return out
 
 
-@register_model
+@register_model(pretrained=True)
 def alexnet_features(pretrained: bool = False, normalize: bool = True, pool: str = "max") -> AlexNetFeatures:
     """AlexNet conv stack; ``pretrained=True`` loads the genuine ImageNet weights."""
     model = AlexNetFeatures(normalize=normalize, pool=pool)

@@ -13,7 +13,7 @@ from repro.store import experiment
 
 
 @dataclasses.dataclass(frozen=True)
-class CostConfig(ExperimentConfig):
+class StepCostConfig(ExperimentConfig):
     n_terms: tuple[int, ...] = (2, 6, 10)
     batch_size: int = 64
     repeats: int = 20
@@ -23,9 +23,9 @@ class CostConfig(ExperimentConfig):
 
 
 #: The config of a scale (:meth:`ExperimentConfig.create`)
-config = CostConfig.create
+config = StepCostConfig.create
 
 
 @experiment("mtadam/step_costs", benchmark=True)
-def run(cfg: CostConfig) -> dict:
+def run(cfg: StepCostConfig) -> dict:
     return {"rows": step_costs(cfg.n_terms, batch_size=cfg.batch_size, repeats=cfg.repeats, seed=cfg.seed)}

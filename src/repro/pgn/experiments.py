@@ -21,6 +21,7 @@ use the trained PGNs of their scale: at scale='paper' those of ``repro train-pgn
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 from typing import ClassVar
@@ -29,16 +30,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from repro.config import ExperimentConfig, Scale
-from repro.data.images import to_uint8_images
+from repro.config import ExperimentConfig, Scale, parse_scale
+from repro.data.folders import ImageFolder, dataset_path
+from repro.data.images import resize, to_tensor, to_uint8_images
+from repro.data.photos import load_photo, photo_ids, photos, random_crops
 from repro.metrics import lpips
-from repro.numerics import cache_per_dtype
 from repro.pgn import checkpoints
-from repro.pgn.pgn import alexnet_loss, vgg_loss
+from repro.pgn.cost import gradient_costs
+from repro.pgn.pgn import PGN, PGNConfig, alexnet_loss, vgg_loss
 from repro.pgn.tasks import (SketchGenerator, deep_image_prior, edge_sketch, fit, invert, mse_source, perceptual_source,
                              perceptual_values, pgn_source, render, stability, train_generator, true_gradient_cosine)
 from repro.runtime import device
 from repro.store import experiment
+from repro.zoo.pgn_backbones import backbone
 
 #: Display name -> (zoo name, mode) of the PGNs the chapters compare.
 PGNS = {"ResNet-4": ("pgn_resnet4", "constrained"), "ResNet-6": ("pgn_resnet6", "constrained"),
@@ -47,6 +51,8 @@ PGNS = {"ResNet-4": ("pgn_resnet4", "constrained"), "ResNet-6": ("pgn_resnet6", 
 VARIANTS = {"Direct grad. ResNet-4": ("pgn_resnet4", "direct"), "Unconstr. proxy ResNet-4": ("pgn_resnet4", "proxy")}
 ALL_PGNS = {**PGNS, **VARIANTS}
 BASELINES = ("MSE", "PL-VGG-16", "PL-AlexNet")
+#: The PGN whose untrained twin is Table 4's floor, scored on the images the trained one produced.
+CONTROLLED = "ResNet-4"
 
 
 def pgn_scale(scale: Scale) -> str:
@@ -54,44 +60,41 @@ def pgn_scale(scale: Scale) -> str:
     return "paper" if scale is Scale.PAPER else checkpoints.SHIPPED_PGN_SCALE
 
 
-@cache_per_dtype(maxsize=2)
-def _frozen_losses():
-    return vgg_loss(), alexnet_loss()
-
-
 def _losses():
-    """The VGG-16 and AlexNet perceptual losses (built once per floating type) on :func:`repro.runtime.device`."""
-    vgg, alex = _frozen_losses()
-    return vgg.to(device()), alex.to(device())
+    """The VGG-16 and AlexNet perceptual losses (their frozen networks shared) on :func:`repro.runtime.device`."""
+    return vgg_loss().to(device()), alexnet_loss().to(device())
 
 
-def sources(scale: Scale, names: "tuple | None" = None) -> dict:
-    """Gradient sources by display name (baselines, constrained PGNs, Table 5 variants)."""
+def sources(scale: Scale, names: "tuple | None" = None, seed: int = 0) -> dict:
+    """Gradient sources by display name (baselines, constrained PGNs, Table 5 variants). The
+    :data:`CONTROLLED` PGN carries its untrained twin (:func:`untrained_source` of ``seed``) as
+    ``control``, which the experiments score on its final images."""
     vgg, alex = _losses()
     out = {"MSE": lambda: mse_source(), "PL-VGG-16": lambda: perceptual_source("PL-VGG-16", vgg),
            "PL-AlexNet": lambda: perceptual_source("PL-AlexNet", alex)}
     for label, (name, mode) in ALL_PGNS.items():
         out[label] = functools.partial(lambda lb, n, m: pgn_source(lb, checkpoints.load(n, m, pgn_scale(scale)).to(device())), label, name, mode)
-    return {k: f() for k, f in out.items() if names is None or k in names}
+    chosen = {k: f() for k, f in out.items() if names is None or k in names}
+    if CONTROLLED in chosen:
+        chosen[CONTROLLED].control = untrained_source(scale, seed)
+    return chosen
 
 
 def load_pgn(label: str, scale: "str | Scale" = "cpu"):
     """A trained PGN by its display name (``"ResNet-4"``, ``"Direct grad. ResNet-4"``, ...)."""
-    from repro.config import parse_scale
-
     name, mode = ALL_PGNS[label]
     return checkpoints.load(name, mode, pgn_scale(parse_scale(scale)))
 
 
 def untrained_source(scale: Scale, seed: int = 0):
-    """An untrained ResNet-4 PGN (constrained proxy, same width as the trained one): the floor a trained
-    PGN's cosine similarity must beat (Table 4)."""
-    from repro.pgn.pgn import PGN, PGNConfig
-    from repro.zoo.pgn_backbones import backbone
-
-    width = checkpoints.entry("pgn_resnet4", "constrained", pgn_scale(scale))["config"]["width"]
-    torch.manual_seed(seed)
-    return pgn_source("untrained ResNet-4", PGN(backbone("resnet4", width), PGNConfig(mode="constrained")).to(device()))
+    """An untrained :data:`CONTROLLED` PGN (same backbone, mode and width as the trained one, initialised
+    from ``seed`` on a forked RNG): the floor a trained PGN's cosine similarity must beat (Table 4)."""
+    name, mode = ALL_PGNS[CONTROLLED]
+    config = checkpoints.entry(name, mode, pgn_scale(scale))["config"]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        network = PGN(backbone(config["backbone"], config["width"]), PGNConfig(mode=mode))
+    return pgn_source(f"untrained {CONTROLLED}", network.to(device()))
 
 
 def quality(y_hat: torch.Tensor, y: torch.Tensor) -> dict:
@@ -104,18 +107,14 @@ def quality(y_hat: torch.Tensor, y: torch.Tensor) -> dict:
 def held_out_photos(cfg, n: int) -> torch.Tensor:
     """The photo bank's test photos (never seen by the PGNs or VGG's perceptual-loss training here); at
     scale='paper' the first ``n`` ImageNet validation images under ``<data_root>/imagenet_val``."""
-    from repro.data.photos import photos
-
     if cfg.scale is Scale.PAPER:
-        from repro.data.folders import ImageFolder, dataset_path
-
         return ImageFolder(dataset_path(cfg.data_root, "imagenet_val"), cfg.image_size, limit=n).load_all()
     return photos("test", cfg.image_size)[:n]
 
 
 # ---- Tables 1/6, Figs. 2/8 ---------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
-class CostConfig(ExperimentConfig):
+class GradientCostConfig(ExperimentConfig):
     VERSION = 2
     resolutions: tuple = (64, 128, 256)
     batch: int = 2
@@ -133,13 +132,11 @@ class CostConfig(ExperimentConfig):
 
 
 #: The config of a scale (:meth:`ExperimentConfig.create`). Reads nothing under ``data_root`` at any scale (random tensors).
-cost_config = CostConfig.create
+cost_config = GradientCostConfig.create
 
 
 @experiment("pgn/cost", benchmark=True)
-def cost(cfg: CostConfig) -> dict:
-    from repro.pgn.cost import gradient_costs
-
+def cost(cfg: GradientCostConfig) -> dict:
     return gradient_costs(cfg.resolutions, cfg.batch, cfg.repeats, cfg.memory)
 
 
@@ -182,7 +179,7 @@ def dip(cfg: DIPConfig) -> dict:
     targets = held_out_photos(cfg, cfg.n_images).to(device())
     vgg, _ = _losses()
     out = {"targets": to_uint8_images(targets), "runs": {}}
-    for name, source in tqdm(sources(cfg.scale).items(), desc="DIP sources"):
+    for name, source in tqdm(sources(cfg.scale, seed=cfg.seed).items(), desc="DIP sources"):
         curve = deep_image_prior(targets, source, vgg, cfg.steps, cfg.lr, cfg.track_every, cfg.seed, cfg.width)
         per_image = np.asarray(curve["perceptual"]).T  # images x tracked iterations
         run = {"iterations": curve["iterations"], "perceptual": per_image,
@@ -191,8 +188,8 @@ def dip(cfg: DIPConfig) -> dict:
         if source.pgn is not None:
             run["cosine"] = true_gradient_cosine(source, vgg, curve["images"], targets)
         out["runs"][name] = run
-        if name == "ResNet-4":
-            out["untrained_cosine"] = true_gradient_cosine(untrained_source(cfg.scale, cfg.seed), vgg, curve["images"], targets)
+        if source.control is not None:
+            out["untrained_cosine"] = true_gradient_cosine(source.control, vgg, curve["images"], targets)
     return out
 
 
@@ -233,8 +230,6 @@ def _score(images: torch.Tensor, targets: torch.Tensor) -> dict:
 def inversion(cfg: InversionConfig) -> dict:
     """Train the generator on train-split crops, invert test-split crops: MSE warm start, then each loss
     (PL-VGG-16 + 1 MSE, PGNs + 20 MSE as in the paper), and ResNet-4 with each lambda_MSE of Fig. 15."""
-    from repro.data.photos import random_crops
-
     vgg, _ = _losses()
     train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size).to(device())
     generator, gen_losses = train_generator(train, cfg.generator_steps, seed=cfg.seed)
@@ -242,15 +237,15 @@ def inversion(cfg: InversionConfig) -> dict:
     warm = invert(generator, targets, mse_source(), cfg.warm_steps, lr=cfg.lr)
     out = {"targets": to_uint8_images(targets), "generator_loss": gen_losses, "warm": _score(render(generator, warm), targets),
            "runs": {}, "sweep": {}}
-    srcs = sources(cfg.scale, BASELINES + tuple(PGNS))
+    srcs = sources(cfg.scale, BASELINES + tuple(PGNS), cfg.seed)
     weights = {"MSE": 0.0, "PL-VGG-16": cfg.lambda_vgg, "PL-AlexNet": cfg.lambda_vgg}
     for name, source in tqdm(srcs.items(), desc="inversion sources"):
         images = render(generator, invert(generator, targets, source.plus_mse(weights.get(name, cfg.lambda_pgn)), cfg.steps, warm, cfg.lr))
         out["runs"][name] = _score(images, targets)
         if source.pgn is not None:
             out["runs"][name]["cosine"] = true_gradient_cosine(source, vgg, images, targets)
-        if name == "ResNet-4":
-            out["untrained_cosine"] = true_gradient_cosine(untrained_source(cfg.scale, cfg.seed), vgg, images, targets)
+        if source.control is not None:
+            out["untrained_cosine"] = true_gradient_cosine(source.control, vgg, images, targets)
     for lam in cfg.sweep:  # Fig. 15: ResNet-4 + lambda_MSE * MSE (the main run is lambda_MSE = lambda_pgn)
         if lam == cfg.lambda_pgn:
             out["sweep"][f"{lam:g}"] = {k: out["runs"]["ResNet-4"][k] for k in ("quality", "images")}
@@ -289,9 +284,6 @@ heads_config = HeadsConfig.create
 def subject_frames(cfg: HeadsConfig, subject: str) -> torch.Tensor:
     """2 x ``shots`` "frames" of one subject: crops of one held-out photo at a fixed zoom (a quarter of
     its short side) at random positions -- the same "person" in different "poses"."""
-    from repro.data.photos import load_photo
-    from repro.data.images import resize, to_tensor
-
     img = load_photo(subject)
     side = min(img.shape[:2]) // 2
     rng = np.random.default_rng(cfg.seed * 31 + len(subject))
@@ -307,10 +299,6 @@ def heads(cfg: HeadsConfig) -> dict:
     """Pretrain a sketch -> photo generator on train-split crops (MSE + PL-VGG-16), then for each
     subject (a test photo) fine-tune a copy on its 8 "train" frames with each loss for ``steps``
     iterations and score the 8 "train" and 8 "holdout" frames."""
-    import copy
-
-    from repro.data.photos import photo_ids, random_crops
-
     vgg, _ = _losses()
     torch.manual_seed(cfg.seed)
     train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size).to(device())
@@ -319,9 +307,8 @@ def heads(cfg: HeadsConfig) -> dict:
     fit(base, edge_sketch(train), train, pretrain, cfg.pretrain_steps, cfg.pretrain_lr, batch=cfg.batch, seed=cfg.seed, desc="pretrain")
     subjects = [s for s in photo_ids("test")][: cfg.n_subjects]
     weights = {"MSE": 0.0, "PL-VGG-16": 0.0, "PL-AlexNet": 0.0}  # the paper: VGG alone, PGNs + 20 MSE
-    srcs = sources(cfg.scale, BASELINES + tuple(PGNS))
+    srcs = sources(cfg.scale, BASELINES + tuple(PGNS), cfg.seed)
     out = {"subjects": subjects, "runs": {name: {"train": [], "holdout": [], "cosine": []} for name in ["pretrained", *srcs]}, "frames": {}, "untrained_cosine": []}
-    untrained = untrained_source(cfg.scale, cfg.seed)
     for subject in tqdm(subjects, desc="subjects"):
         frames = subject_frames(cfg, subject).to(device())
         shots, holdout = frames[: cfg.shots], frames[cfg.shots:]
@@ -337,6 +324,6 @@ def heads(cfg: HeadsConfig) -> dict:
                 out["runs"][name][split].append({**quality(images[split], x), "example": to_uint8_images(images[split][:1])})
             if source is not None and source.pgn is not None:
                 out["runs"][name]["cosine"].extend(true_gradient_cosine(source, vgg, images["train"], shots))
-            if name == "ResNet-4":
-                out["untrained_cosine"].extend(true_gradient_cosine(untrained, vgg, images["train"], shots))
+            if source is not None and source.control is not None:
+                out["untrained_cosine"].extend(true_gradient_cosine(source.control, vgg, images["train"], shots))
     return out

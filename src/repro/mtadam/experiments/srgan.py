@@ -36,8 +36,8 @@ from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
 from repro.data.images import center_square, decode_image, resize, to_tensor, to_uint8_images
 from repro.data.photos import load_photo, photo_ids, random_crops
-from repro.experiments.hyperband import search as hyperband_search
-from repro.experiments.mtadam_pix2pix import ORDER, reference_features, train_methods
+from repro.mtadam.hyperband import search as hyperband_search
+from repro.mtadam.experiments.gans import ORDER, train_methods
 from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
@@ -170,11 +170,11 @@ def super_resolve(generator, hr_images: list, factor: int) -> list:
 
 class _Evaluator:
     """PSNR / SSIM (luma, border removed) per image, averaged, and FID over tiles, per test set of
-    ``data["test"]``; the true tiles' Inception features computed once per data."""
+    ``data["test"]``; the true tiles' Inception features computed once."""
 
     def __init__(self, data: dict, cfg: SRGANConfig) -> None:
         self.cfg, self.tests = cfg, data["test"]
-        self.features = {k: reference_features(data, f"test_{k}", torch.cat([_tiles(x, cfg.hr_size) for x in images]).to(device()))
+        self.features = {k: metrics.REFERENCE_FEATURES(torch.cat([_tiles(x, cfg.hr_size) for x in images]).to(device()))
                          for k, images in self.tests.items()}
 
     def __call__(self, generator, with_fid: bool = True) -> tuple[dict, dict]:

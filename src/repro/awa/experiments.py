@@ -43,7 +43,7 @@ from repro.data.photos import random_crops
 from repro.numerics import cache_per_dtype, floating
 from repro.runtime import device
 from repro.store import experiment
-from repro.zoo import create_model
+from repro.zoo import create_model, pretrained_model
 from repro.zoo.inpainting import GENERATORS
 
 METHODS = ("fixed", "awa", "adaloss", "gradnorm", "gradsim")
@@ -121,9 +121,14 @@ class InpaintConfig(ExperimentConfig):
             raise ValueError(f"finetune_steps must be in [0, steps), got {self.finetune_steps}")
         if self.n_test < 2:
             raise ValueError("n_test must be >= 2 (FID needs two images)")
-        AWAConfig(k=self.k, guidance=self.guidance, params=self.awa_params, aux_optimiser=self.aux_optimiser)
+        self.awa  # noqa: B018  (AWAConfig checks its own settings)
         if not (0 < self.weight_p < UPPER_BOUNDS[0] and 0 < self.weight_s < UPPER_BOUNDS[3]):
             raise ValueError(f"weights must lie in (0, {UPPER_BOUNDS[0]}) and (0, {UPPER_BOUNDS[3]})")
+
+    @property
+    def awa(self) -> AWAConfig:
+        """AWA's own settings (:class:`repro.awa.AWAConfig`), read from this config's fields."""
+        return AWAConfig(k=self.k, guidance=self.guidance, params=self.awa_params, aux_optimiser=self.aux_optimiser, tied=self.tied)
 
 
 def config(scale: str = "cpu", seed: int = 0, data_root: "str | None" = None, **overrides) -> InpaintConfig:
@@ -189,19 +194,12 @@ def sample_masks(cfg: InpaintConfig) -> torch.Tensor:
 
 
 # ---- one run --------------------------------------------------------------------------------------
-@cache_per_dtype(maxsize=2)
-def _frozen_networks():
-    with torch.random.fork_rng(devices=[]):
-        return create_model("vgg16_features", pretrained=True), create_model("lpips_vgg", pretrained=True)
-
-
 def make_method(cfg: InpaintConfig):
     """The reweighting method of ``cfg``: every method has ``weights()`` and ``update(...)``."""
     init = (cfg.weight_p,) * 3 + (cfg.weight_s,) * 3
     if cfg.method == "awa":
-        awa_cfg = AWAConfig(k=cfg.k, guidance=cfg.guidance, params=cfg.awa_params, aux_optimiser=cfg.aux_optimiser, tied=cfg.tied)
-        lpips_model = _frozen_networks()[1].to(device()) if cfg.guidance == "lpips" else None
-        return AWA(awa_cfg, guidance_metric(cfg.guidance, lpips_model), lr=cfg.lr, init=init, aux_lr=cfg.aux_lr)
+        lpips_model = pretrained_model("lpips_vgg").to(device()) if cfg.guidance == "lpips" else None
+        return AWA(cfg.awa, guidance_metric(cfg.guidance, lpips_model), lr=cfg.lr, init=init, aux_lr=cfg.aux_lr)
     return {"fixed": Fixed, "adaloss": AdaLoss, "gradnorm": GradNorm, "gradsim": GradSim}[cfg.method](init=init)
 
 
@@ -217,34 +215,24 @@ def predict(generator, images: torch.Tensor, masks: torch.Tensor, batch: int = 3
     return torch.cat(out)
 
 
-_REFERENCE_FEATURES: dict[tuple, np.ndarray] = {}
-
-
-def _reference_features(key: tuple, images: torch.Tensor) -> np.ndarray:
-    """Inception features of a test set, computed once per process: every bin of every run scores
-    its FID against the same ground-truth images."""
-    if key not in _REFERENCE_FEATURES:
-        _REFERENCE_FEATURES[key] = metrics.inception_features((images + 1) / 2)
-    return _REFERENCE_FEATURES[key]
-
-
-def score(fake: torch.Tensor, real: torch.Tensor, reference_key: tuple) -> dict:
-    """PSNR, SSIM, MAE, LPIPS (means over images) and FID of composites vs targets, all in [-1, 1]."""
+def score(fake: torch.Tensor, real: torch.Tensor) -> dict:
+    """PSNR, SSIM, MAE, LPIPS (means over images) and FID of composites vs targets, all in [-1, 1].
+    The targets' Inception features are computed once per process (:data:`repro.metrics.REFERENCE_FEATURES`):
+    every bin of every run scores its FID against the same ground-truth images."""
     if not torch.isfinite(fake).all():
         return {m: float("nan") for m in METRICS}
     f, r = (fake + 1) / 2, (real + 1) / 2
     return {
         "PSNR": float(metrics.psnr(f, r).mean()), "SSIM": float(metrics.ssim(f, r).mean()),
         "MAE": float(metrics.mae(f, r).mean()), "LPIPS": float(metrics.lpips(f, r).mean()),
-        "FID": metrics.frechet_distance(metrics.inception_features(f), _reference_features(reference_key, real)),
+        "FID": metrics.REFERENCE_FEATURES.fid(f, r),
     }
 
 
 def evaluate(cfg: InpaintConfig, fill) -> dict[str, dict]:
     """``fill(images, masks) -> composites`` scored on every bin of the test set."""
     real = images(cfg, "test").to(device())
-    key = (cfg.scale.value, cfg.data_root, cfg.dataset, cfg.image_size, cfg.n_test)
-    return {label: score(fill(real, m.to(device())), real, key)
+    return {label: score(fill(real, m.to(device())), real)
             for label, m in test_masks(cfg).items()}
 
 
@@ -253,7 +241,7 @@ def run(cfg: InpaintConfig) -> dict:
     """Train one generator with one reweighting method; test metrics per bin, weight history, samples."""
     dev = device()
     torch.manual_seed(cfg.seed)
-    vgg, _ = _frozen_networks()
+    vgg = pretrained_model("vgg16_features")
     generator = create_model(GENERATORS[cfg.generator], width=cfg.width).to(dev)
     discriminator = create_model("inpainting_patchgan", width=2 * cfg.width).to(dev)
     objective = InpaintingObjective(generator, discriminator, AuxiliaryTerms(vgg.to(dev)), params=cfg.awa_params)

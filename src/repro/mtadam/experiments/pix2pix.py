@@ -21,32 +21,23 @@ import dataclasses
 import math
 from typing import ClassVar
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from repro import metrics
 from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
 from repro.data.images import decode_image, resize, to_tensor, to_uint8_images
 from repro.data.paired import TASKS, paired_set
-from repro.experiments.hyperband import search as hyperband_search
+from repro.mtadam.hyperband import search as hyperband_search
 from repro.mtadam.baselines import make_optimizer
+from repro.mtadam.experiments.gans import ORDER, evaluate, predict, train_methods
 from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
 from repro.zoo import create_model
 
-#: The rows of Tables 2-4 (pix2pix, CycleGAN, SRGAN): (name, generator optimiser, loss-weight setting).
-METHODS: tuple[tuple[str, str, str], ...] = (
-    ("Unbalanced-SGD-Momentum", "SGD-Momentum", "unbalanced"),
-    ("Unbalanced-RMSProp", "RMSProp", "unbalanced"),
-    ("Unbalanced-Adam", "Adam", "unbalanced"),
-    ("Unbalanced-MTAdam", "MTAdam", "unbalanced"),
-    ("Balanced-Adam", "Adam", "balanced"),
-)
 #: The paper's folder names for the real datasets (scale="paper"): A|B side by side.
 PAPER_DATASETS = {"labels2photo": ("facades", "BtoA"), "photo2map": ("maps", "AtoB")}
 #: Where each folder's validation and test pairs come from: (sub-folder, pairs skipped first). The
@@ -87,6 +78,7 @@ class Pix2PixConfig(ExperimentConfig):
         Scale.PAPER: dict(image_size=256, depth=8, ngf=64, ndf=64, n_train=0, n_val=100, n_test=100, epochs=200,
                           batch_size=1, fid_every=10, hyperband_trials=40),
     }
+    ALL_AT_PAPER = ("n_train",)
     AT_LEAST_ONE = ("n_val", "n_test", "epochs", "batch_size", "fid_every", "hyperband_trials")
 
     def validate(self) -> None:
@@ -95,8 +87,6 @@ class Pix2PixConfig(ExperimentConfig):
             raise ValueError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)}")
         if self.image_size % 2**self.depth:
             raise ValueError(f"image_size {self.image_size} must be divisible by 2**depth = {2 ** self.depth}")
-        if self.n_train < (0 if self.scale is Scale.PAPER else 1):
-            raise ValueError(f"n_train must be >= 1 (0 = all, at scale='paper'), got {self.n_train}")
         if min(self.n_val, self.n_test) < 2:
             raise ValueError("n_val and n_test must be >= 2 (FID needs two images)")
 
@@ -142,46 +132,6 @@ def _gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))
 
 
-def predict(generator, x: torch.Tensor, batch: int = 16) -> torch.Tensor:
-    generator.eval()
-    with torch.no_grad():
-        out = torch.cat([generator(x[i : i + batch] * 2 - 1) for i in range(0, len(x), batch)])
-    generator.train()
-    return ((out + 1) / 2).clamp(0, 1)
-
-
-def evaluate(fake: torch.Tensor, target: torch.Tensor, target_features: "np.ndarray | None") -> dict:
-    """L1, L2 (0-255), NMSE and, given the targets' Inception features, FID (NaN for a diverged run)."""
-    if not torch.isfinite(fake).all():
-        return {k: float("nan") for k in ("L1", "L2", "NMSE", "FID")}
-    row = {"L1": float(metrics.l1(fake, target).mean()), "L2": float(metrics.l2(fake, target).mean()),
-           "NMSE": float(metrics.nmse(fake, target).mean())}
-    row["FID"] = float("nan") if target_features is None else metrics.frechet_distance(metrics.inception_features(fake), target_features)
-    return row
-
-
-def reference_features(data: dict, name: str, images: torch.Tensor) -> np.ndarray:
-    """Inception features of a fixed reference set, computed once per ``data`` dict: every run of a
-    table (methods, Hyperband trials, ablation variants) scores its FID against the same images."""
-    cache = data.setdefault("reference_features", {})
-    if name not in cache:
-        cache[name] = metrics.inception_features(images)
-    return cache[name]
-
-
-def train_methods(state: dict, checkpoint, desc: str, train_one) -> None:
-    """Train the table's rows (:data:`METHODS`) not yet in ``state["methods"]``; checkpoint after each.
-
-    ``train_one(optimizer, setting)`` returns a run with ``final``, ``curves`` and ``samples``.
-    """
-    for name, optimizer, setting in tqdm(METHODS, desc=desc):
-        if name in state["methods"]:
-            continue
-        out = train_one(optimizer, setting)
-        state["methods"][name] = {"final": out["final"], "curves": out["curves"], "samples": out["samples"]}
-        checkpoint.save(state)
-
-
 def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed_offset: int = 0,
           report=None, curve: bool = True, options: "dict | None" = None) -> dict:
     """Train one generator; per-epoch test metrics (FID every ``fid_every`` epochs) and final metrics.
@@ -197,7 +147,7 @@ def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     x_train, y_train = (t.to(dev) for t in data["train"])
     x_test, y_test = (t.to(dev) for t in data["test"])
-    test_features = reference_features(data, "test", y_test)
+    test_features = metrics.REFERENCE_FEATURES(y_test)
     order = torch.Generator().manual_seed(cfg.seed)
     curves = []
     for epoch in range(1, cfg.epochs + 1):
@@ -226,7 +176,7 @@ def train(cfg: Pix2PixConfig, optimizer: str, lambda_l1: float, data: dict, seed
 def hyperband(cfg: Pix2PixConfig, data: dict) -> dict:
     """Hyperband (random sampling of log lambda_L1) minimising validation FID with Adam."""
     x_val = data["val"][0].to(device())
-    val_features = metrics.inception_features(data["val"][1].to(device()))
+    val_features = metrics.REFERENCE_FEATURES(data["val"][1].to(device()))
 
     def train_trial(params: dict, number: int, report) -> dict:
         def after_epoch(epoch: int, generator) -> None:
@@ -262,9 +212,6 @@ def run(cfg: Pix2PixConfig, checkpoint) -> dict:
 
 
 # ---- tables and verdicts ---------------------------------------------------------------------
-ORDER = [m[0] for m in METHODS[:4]] + ["Hyperband-FID", "Balanced-Adam"]
-
-
 def summary(results: dict[str, dict], columns: dict[str, str]) -> pd.DataFrame:
     """Our Table 2 in the paper's layout: one row per method, ``<paper column>_<metric>`` columns."""
     rows = []

@@ -1,4 +1,4 @@
-r"""PGN's tables and figures, assembled from stored runs of :mod:`repro.experiments.pgn_experiments`.
+r"""PGN's tables and figures, assembled from stored runs of :mod:`repro.pgn.experiments`.
 
 Each ``table*``/``fig*`` function takes a stored result (or ``scale``) and returns plain data (a
 DataFrame, or images for a figure); ``*_verdicts`` turn that data into the paper's claims with
@@ -23,8 +23,9 @@ import torch
 
 from repro.config import parse_scale
 from repro.data.images import to_uint8_images
-from repro.experiments.pgn_experiments import ALL_PGNS, BASELINES, PGNS, pgn_scale
+from repro.pgn.experiments import ALL_PGNS, BASELINES, PGNS, pgn_scale
 from repro.pgn import checkpoints
+from repro.pgn.pgn import denormalize, normalize
 from repro.report import Verdict, verdict
 
 #: Our rows -> the paper's row names (the paper's networks that are not offline, and their stand-ins).
@@ -253,8 +254,6 @@ def cosine_verdicts(frame: pd.DataFrame, untrained: dict) -> list[Verdict]:
 def proxy_targets(pgns: dict, y_hat: torch.Tensor, y: torch.Tensor) -> dict:
     r"""Each PGN's proxy target :math:`P(\hat y, y)` for images in [0, 1], as (H, W, 3) uint8 images
     (clamped to [0, 1])."""
-    from repro.pgn.pgn import denormalize, normalize
-
     out = {}
     with torch.no_grad():
         for name, pgn in pgns.items():

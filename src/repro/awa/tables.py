@@ -1,4 +1,4 @@
-r"""AWA's tables and figures, assembled from stored runs of :mod:`repro.experiments.awa_inpainting`.
+r"""AWA's tables and figures, assembled from stored runs of :mod:`repro.awa.experiments`.
 
 Each function takes ``scale`` (and ``data_root`` at ``paper`` scale), runs what is missing (runs
 are stored, so tables that share a run — Table I's baseline is Fig. 1's default point and Table
@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from repro.awa.losses import TERM_NAMES
-from repro.experiments.awa_inpainting import METRICS, classical, config, dataset_for, run
+from repro.awa.experiments import METRICS, classical, config, dataset_for, run
+from repro.config import Scale
 from repro.report import Verdict, verdict
 
 HIGHER = {"PSNR": True, "SSIM": True, "MAE": False, "LPIPS": False, "FID": False}
@@ -280,8 +281,6 @@ def closing(scale: str = "cpu", data_root=None) -> pd.DataFrame:
 
 def deviations(cfg) -> pd.DataFrame:
     """How the runs of ``cfg``'s scale depart from the paper's protocol."""
-    from repro.config import Scale
-
     paper_scale = cfg.scale is Scale.PAPER
     data = ("the real folders under data_root" if paper_scale else
             f"photo-bank crops: `scenes` (192 px to whole photos; for Places2 / Paris StreetView) and `closeups` "

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from repro.experiments import mtadam_cyclegan as cyclegan
-from repro.experiments import mtadam_pix2pix as pix2pix
+from repro.mtadam.experiments import cyclegan, pix2pix
 from repro.mtadam import ABLATIONS
 from repro.report import Verdict, verdict
 from repro.store import experiment

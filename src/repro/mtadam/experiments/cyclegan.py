@@ -41,8 +41,8 @@ from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
 from repro.data.images import center_square, decode_image, resize, to_tensor, to_uint8_images
 from repro.data.unpaired import UNPAIRED_TASKS, paired_set, unpaired_set
-from repro.experiments.hyperband import search as hyperband_search
-from repro.experiments.mtadam_pix2pix import ORDER, evaluate, predict, reference_features, train_methods
+from repro.mtadam.hyperband import search as hyperband_search
+from repro.mtadam.experiments.gans import ORDER, evaluate, predict, train_methods
 from repro.mtadam.baselines import make_optimizer
 from repro.report import Verdict, verdict
 from repro.runtime import device
@@ -88,6 +88,7 @@ class CycleGANConfig(ExperimentConfig):
         Scale.PAPER: dict(image_size=256, ngf=64, ndf=64, n_blocks=9, n_train=0, n_val=100, n_test=0, epochs=200,
                           batch_size=1, fid_every=10, hyperband_trials=40),
     }
+    ALL_AT_PAPER = ("n_train",)
     AT_LEAST_ONE = ("epochs", "batch_size", "fid_every", "hyperband_trials", "n_blocks")
 
     def validate(self) -> None:
@@ -96,8 +97,6 @@ class CycleGANConfig(ExperimentConfig):
             raise ValueError(f"unknown task {self.task!r}; valid: {', '.join(UNPAIRED_TASKS)}")
         if self.image_size % 4:
             raise ValueError(f"image_size must be divisible by 4, got {self.image_size}")
-        if self.n_train < (0 if self.scale is Scale.PAPER else 1):
-            raise ValueError(f"n_train must be >= 1 (0 = all, at scale='paper'), got {self.n_train}")
         if self.n_val < 2 or (self.n_test < 2 and not (self.n_test == 0 and self.scale is Scale.PAPER)):
             raise ValueError(f"n_val and n_test must be >= 2 (FID needs two images; n_test 0 = all, at scale='paper'), "
                              f"got {self.n_val}, {self.n_test}")
@@ -159,14 +158,14 @@ def _lsgan(pred: torch.Tensor, real: bool) -> torch.Tensor:
 
 
 class _Evaluator:
-    """Per-direction metrics on ``data["test"]``; the references' Inception features computed once per data."""
+    """Per-direction metrics on ``data["test"]``; the references' Inception features computed once."""
 
     def __init__(self, data: dict, dev) -> None:
         test = data["test"]
         self.a, self.b = test["a"].to(dev), test["b"].to(dev)
         self.targets = {"A": test["b_true"].to(dev), "B": test["a_true"].to(dev)}
-        self.features = {"A": reference_features(data, "test_A", test.get("fid_b", test["b_true"]).to(dev)),
-                         "B": reference_features(data, "test_B", test.get("fid_a", test["a_true"]).to(dev))}
+        self.features = {"A": metrics.REFERENCE_FEATURES(test.get("fid_b", test["b_true"]).to(dev)),
+                         "B": metrics.REFERENCE_FEATURES(test.get("fid_a", test["a_true"]).to(dev))}
 
     def __call__(self, gens: nn.ModuleDict, with_fid: bool = True) -> tuple[dict, dict]:
         fakes = {"A": predict(gens["AB"], self.a), "B": predict(gens["BA"], self.b)}

@@ -1,1 +1,0 @@
-"""Experiments: pure functions of frozen configs, their results stored and reused (:mod:`repro.store`)."""

@@ -1,0 +1,56 @@
+r"""What the GAN tables of MTAdam (Tables 2-4: pix2pix, CycleGAN, SRGAN) share: their rows, the
+loop that trains the rows one after another with a checkpoint after each, and the image-to-image
+evaluation of Tables 2-3 (L1 and L2 on 0-255 pixels, NMSE, FID against the targets).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from repro import metrics
+
+#: The rows of Tables 2-4: (name, generator optimiser, loss-weight setting).
+METHODS: tuple[tuple[str, str, str], ...] = (
+    ("Unbalanced-SGD-Momentum", "SGD-Momentum", "unbalanced"),
+    ("Unbalanced-RMSProp", "RMSProp", "unbalanced"),
+    ("Unbalanced-Adam", "Adam", "unbalanced"),
+    ("Unbalanced-MTAdam", "MTAdam", "unbalanced"),
+    ("Balanced-Adam", "Adam", "balanced"),
+)
+#: The tables' row order: the trained rows, with the Hyperband search before balanced Adam.
+ORDER = [m[0] for m in METHODS[:4]] + ["Hyperband-FID", "Balanced-Adam"]
+
+
+def train_methods(state: dict, checkpoint, desc: str, train_one) -> None:
+    """Train the table's rows (:data:`METHODS`) not yet in ``state["methods"]``; checkpoint after each.
+
+    ``train_one(optimizer, setting)`` returns a run with ``final``, ``curves`` and ``samples``.
+    """
+    for name, optimizer, setting in tqdm(METHODS, desc=desc):
+        if name in state["methods"]:
+            continue
+        out = train_one(optimizer, setting)
+        state["methods"][name] = {"final": out["final"], "curves": out["curves"], "samples": out["samples"]}
+        checkpoint.save(state)
+
+
+def predict(generator, x: torch.Tensor, batch: int = 16) -> torch.Tensor:
+    """The generator's outputs in [0, 1] for inputs ``x`` in [0, 1] (it works in [-1, 1]), in eval mode."""
+    generator.eval()
+    with torch.no_grad():
+        out = torch.cat([generator(x[i : i + batch] * 2 - 1) for i in range(0, len(x), batch)])
+    generator.train()
+    return ((out + 1) / 2).clamp(0, 1)
+
+
+def evaluate(fake: torch.Tensor, target: torch.Tensor, target_features: "np.ndarray | None") -> dict:
+    """L1, L2 (0-255), NMSE and, given the targets' Inception features, FID (NaN for a diverged run).
+    The features come from :data:`repro.metrics.REFERENCE_FEATURES`, so every run of a table (its
+    rows, Hyperband trials, ablation variants) computes them once."""
+    if not torch.isfinite(fake).all():
+        return {k: float("nan") for k in ("L1", "L2", "NMSE", "FID")}
+    row = {"L1": float(metrics.l1(fake, target).mean()), "L2": float(metrics.l2(fake, target).mean()),
+           "NMSE": float(metrics.nmse(fake, target).mean())}
+    row["FID"] = float("nan") if target_features is None else metrics.frechet_distance(metrics.inception_features(fake), target_features)
+    return row
