@@ -95,3 +95,9 @@ def test_pages_render_offline_without_errors(site, browser, tmp_path):
         if rel == "book/01_networks_metrics_data.html":
             assert len(info["images"]) >= 5, "the first chapter's figures are missing"
     assert total_math > 0, "no maths rendered anywhere (MathJax not loaded?)"
+
+
+def test_the_bundled_mathjax_carries_its_licence(site):
+    html, _ = site
+    licence = html / "_static" / "mathjax" / "LICENSE"
+    assert licence.is_file() and b"Apache License" in licence.read_bytes()[:200]

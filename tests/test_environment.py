@@ -66,6 +66,27 @@ def test_constraints_pin_the_direct_dependencies_identically():
     assert {k: locked.get(k) for k in EVERYTHING} == EVERYTHING
 
 
+def test_the_lock_pins_only_what_the_package_and_its_extras_install():
+    """Every package of the lock is reached from ``repro[book,test]`` through the installed
+    distributions' requirements (a pin left behind by a dropped dependency fails here)."""
+    from packaging.utils import canonicalize_name
+
+    installed = {canonicalize_name(d.metadata["Name"]): d for d in metadata.distributions()}
+    reached, todo = set(), [("repro", frozenset({"book", "test"}))]
+    while todo:
+        name, extras = todo.pop()
+        if (name, extras) in reached or name not in installed:
+            continue
+        reached.add((name, extras))
+        for text in installed[name].requires or []:
+            req = Requirement(text)
+            if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in (extras or {""})):
+                todo.append((canonicalize_name(req.name), frozenset(req.extras)))
+    lines = [l for l in (ROOT / "requirements/constraints.txt").read_text().splitlines() if "==" in l]
+    stale = sorted(n for n in (canonicalize_name(l.split("==")[0]) for l in lines) if n not in {r for r, _ in reached})
+    assert not stale, f"requirements/constraints.txt pins packages nothing installs: {stale}"
+
+
 def _imports(path: Path, at_import_time: bool) -> set[str]:
     """Top-level names of a module's absolute imports of third-party packages; with
     ``at_import_time`` only those outside function bodies."""
