@@ -239,15 +239,15 @@ def test_only_the_controlled_pgn_carries_its_untrained_twin():
     from repro.config import Scale
     from repro.pgn import experiments as pe
 
+    srcs = pe.sources(Scale.SMOKE, ("MSE", "ResNet-4", "ResNet-6"), seed=1)
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    srcs = pe.sources(Scale.SMOKE, ("MSE", "ResNet-4", "ResNet-6"), seed=1)
+    again = pe.untrained_source(Scale.SMOKE, seed=1).pgn
     assert torch.equal(torch.rand(3), expected)  # building the twin leaves the caller's RNG alone
     assert [name for name, s in srcs.items() if s.control is not None] == [pe.CONTROLLED]
     twin, trained = srcs[pe.CONTROLLED].control.pgn, srcs[pe.CONTROLLED].pgn
     assert type(twin.backbone) is type(trained.backbone) and twin.cfg == trained.cfg
-    again = pe.untrained_source(Scale.SMOKE, seed=1).pgn
     assert all(torch.equal(a, b) for a, b in zip(twin.state_dict().values(), again.state_dict().values()))
     assert not all(torch.equal(a, b) for a, b in zip(twin.state_dict().values(), trained.state_dict().values()))
     assert srcs[pe.CONTROLLED].plus_mse(20.0).control is srcs[pe.CONTROLLED].control

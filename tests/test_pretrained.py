@@ -59,7 +59,9 @@ def test_inception_features_are_2048_dimensional(photos64):
 
 
 def test_reference_features_are_computed_once_per_set_and_never_shared_between_sets(photos64, monkeypatch):
-    from repro.metrics import fid as fid_module
+    import importlib
+
+    fid_module = importlib.import_module("repro.metrics.fid")  # (repro.metrics.fid is also the function)
 
     calls = []
     monkeypatch.setattr(fid_module, "inception_features", lambda images: calls.append(len(images)) or inception_features(images))
