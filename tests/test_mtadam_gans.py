@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from repro.data import unpaired
 from repro.mtadam.experiments import ablation
 from repro.mtadam.experiments import cyclegan as cg
-from repro.mtadam.experiments import pix2pix as p2p
 from repro.mtadam.experiments import srgan as sr
 from repro.mtadam import ABLATIONS, MTAdam
 from repro.mtadam.baselines import make_optimizer
