@@ -17,9 +17,9 @@ LAYERS = {
     "repro": 0, "config": 0, "paths": 0, "numerics": 0, "store": 0, "runtime": 0, "assets": 0, "safe_pickle": 0,
     "data": 1, "zoo": 1,
     "metrics": 2,  # LPIPS and FID are zoo networks
-    "report": 2, "paper_tables": 2, "viz": 2,
+    "report": 2, "paper_tables": 2, "viz": 2, "claims": 2,
     "awa": 3, "pgn": 3, "mtadam": 3,  # each paper: its method files, then its experiments and tables
-    "fetch": 4, "book": 4, "sphinx_offline": 4, "cli": 5,
+    "fetch": 4, "book": 4, "sphinx_offline": 4, "ledger": 4, "cli": 5,
 }
 #: Sub-packages of one layer that may not import each other (the data and the zoo; no paper another).
 PEERS = [("data", "zoo"), ("awa", "pgn", "mtadam")]

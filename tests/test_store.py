@@ -36,6 +36,26 @@ def test_experiment_runs_once_and_reuses_its_stored_result(tmp_path):
     assert store.path("test/square", ExperimentConfig(scale="smoke", seed=3)).is_file()
 
 
+def test_stored_only_reads_what_is_stored_and_computes_nothing(tmp_path):
+    from repro.store import MissingResultError, stored_only
+
+    calls = []
+
+    @experiment("test/cube")
+    def cube(cfg: ExperimentConfig) -> dict:
+        calls.append(cfg.seed)
+        return {"value": cfg.seed**3}
+
+    store = ResultStore(tmp_path)
+    with stored_only(), pytest.raises(MissingResultError, match="no stored result of test/cube"):
+        cube(ExperimentConfig(scale="smoke", seed=2), store=store)
+    assert calls == [] and not store.has("test/cube", ExperimentConfig(scale="smoke", seed=2))
+    assert cube(ExperimentConfig(scale="smoke", seed=2), store=store)["value"] == 8
+    with stored_only():
+        assert cube(ExperimentConfig(scale="smoke", seed=2), store=store)["value"] == 8
+    assert calls == [2]
+
+
 def test_interrupted_run_resumes_from_its_checkpoint(tmp_path):
     steps_run = []
 

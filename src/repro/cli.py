@@ -10,6 +10,8 @@
     repro book [--scale S]            execute every chapter and build the HTML book
     repro book --committed            build from the committed (CI-scale) notebooks, no execution
     repro train-pgn [--scale S]       train the PGN chapter's perceptual gradient networks (cpu: into data/pgn/)
+    repro claims [--scale S]          every claim of the three papers with its outcome, decided from
+                 [--format csv|md]    the stored runs (nothing is computed; run the book first)
     repro numerics [--other-cpu]      this process's numeric setting; --other-cpu: the variables that
                                       stand for another machine in `make test` (KEY=VALUE lines)
 """
@@ -134,6 +136,11 @@ def main(argv: "list[str] | None" = None) -> int:
                        help="folder holding imagenet_train/, read at --scale paper (layout: the book's introduction)")
     p_pgn.add_argument("--dry-run", action="store_true", help="check the arguments, print what would be trained, train nothing")
 
+    p_claims = sub.add_parser("claims", help="the ledger of the papers' claims, each decided from the stored runs")
+    p_claims.add_argument("--scale", type=_scale, default="cpu", help=f"the runs of one of {', '.join(SCALES)} (default cpu)")
+    p_claims.add_argument("--format", choices=["csv", "md"], default="md", help="CSV (every column) or a Markdown table")
+    p_claims.add_argument("--data-root", type=_data_root, default=None, help=DATA_ROOT_HELP)
+
     p_num = sub.add_parser("numerics", help="the numeric setting (CPU kernels, threads, float type per scale)")
     p_num.add_argument("--other-cpu", action="store_true", help="print the variables of make test's second setting")
 
@@ -163,6 +170,14 @@ def main(argv: "list[str] | None" = None) -> int:
                 print("\n".join(f"{k}={v}" for k, v in numerics.OTHER_CPU.items()))
             else:
                 print("\n".join(f"{k}: {v}" for k, v in numerics.describe().items()))
+        elif args.command == "claims":
+            from repro import ledger
+
+            table = ledger.decided(args.scale, args.data_root)
+            if args.format == "csv":
+                table[list(ledger.CSV_COLUMNS)].to_csv(sys.stdout, index=False)
+            else:
+                print(ledger.markdown(table))
         elif args.command == "chapters":
             from repro.book import chapters
             from repro.paths import repo_root

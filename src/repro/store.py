@@ -20,6 +20,8 @@ r"""Stored results: every experiment's output is kept under a name derived from 
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import io
@@ -46,6 +48,29 @@ VERIFY_COMMAND = "repro fetch --verify"
 
 class CorruptResultError(RuntimeError):
     """A stored result does not match its checksum, is truncated, or is not a result record."""
+
+
+class MissingResultError(LookupError):
+    """A stored result was asked for while computing is off (:func:`stored_only`)."""
+
+    def __init__(self, name: str, cfg: ExperimentConfig) -> None:
+        super().__init__(f"no stored result of {name} for {cfg.key()} (scale={cfg.scale.value}, seed={cfg.seed})")
+        self.name, self.cfg = name, cfg
+
+
+#: Inside :func:`stored_only`: experiments return stored results and compute nothing.
+_STORED_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("stored_only", default=False)
+
+
+@contextlib.contextmanager
+def stored_only():
+    """Within the block every stored experiment returns its stored result or raises
+    :class:`MissingResultError`; nothing is computed (``repro claims`` reads the book's runs this way)."""
+    token = _STORED_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _STORED_ONLY.reset(token)
 
 
 class CorruptCheckpointError(RuntimeError):
@@ -306,6 +331,8 @@ def experiment(name: str, *, resumable: bool = False, benchmark: bool = False) -
             store = store or ResultStore()
             if store.has(name, cfg) and not rerun:
                 return store.load(name, cfg)
+            if _STORED_ONLY.get():
+                raise MissingResultError(name, cfg)
             with numerics.computing(numerics.dtype_for(cfg.scale, benchmark=benchmark)):
                 if resumable:
                     checkpoint = store.checkpoint(name, cfg)

@@ -1,0 +1,62 @@
+"""AWA's stored runs as observations for the claims ledger (:mod:`repro.claims`).
+
+One row per (seed, arm, metric, cell). Arms: the reweighting methods of a CTSDG run (``fixed``,
+``awa``, ``adaloss``, ``gradnorm``, ``gradsim``), Table II's experiments (``1`` ... ``6``), Tables
+IV/V's generators (``prvs+fixed``, ``prvs+awa``, ``edgeconnect+fixed``, ``edgeconnect+awa``), the
+classical fills (``Telea``, ``Navier-Stokes``: no seed, ``-1``), Fig. 1's grid points
+(``grid p=<weight_p> s=<weight_s>``) and, for Fig. 4, one arm per auxiliary weight
+(``weight <term>``: the final weight, metric ``final_weight``) and ``rise during fine-tuning`` /
+``rise before fine-tuning`` (each weight's change per step during fine-tuning and over as many
+steps before it, divided by the weight's bound, metric ``weight_rise``, cell per weight). Cells: ``t1/<bin>`` (Table I's seeds), ``f1/<bin>``,
+``t2/<bin>``, ``t3/<bin>``, ``t4/<bin>`` (the CelebA analogue), ``t5/<bin>`` (Paris StreetView's),
+``f4/<dataset>``. Read inside :func:`repro.store.stored_only`.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from repro.awa import tables
+from repro.awa.experiments import METRICS
+from repro.awa.losses import TERM_NAMES, UPPER_BOUNDS
+
+
+def _scores(seed: int, arm: str, result: dict, table: str, n: int) -> list[dict]:
+    return [{"seed": seed, "arm": arm, "metric": m, "cell": f"{table}/{label}", "value": float(score[m]), "n": n}
+            for label, score in result["scores"].items() for m in METRICS]
+
+
+def observations(scale: str, data_root: "str | None" = None) -> pd.DataFrame:
+    """Every AWA table's stored runs at ``scale`` as observation rows."""
+    n = tables.config(scale, data_root=data_root).n_test  # test images per hole bin
+    rows = []
+    t1 = tables.table1(scale, data_root)
+    for key in ("base", "awa"):
+        for seed, result in t1[key].items():
+            rows += _scores(seed, "fixed" if key == "base" else "awa", result, "t1", n)
+    for name, result in t1["classical"].items():
+        rows += _scores(-1, name, result, "t1", n)
+    for p in tables.P_GRID:
+        for s in tables.S_GRID:
+            rows += _scores(0, f"grid p={p:g} s={s:g}", tables._run(scale, data_root, weight_p=p, weight_s=s), "f1", n)
+    for exp, (_, overrides) in tables.ABLATION.items():
+        rows += _scores(0, str(exp), tables._run(scale, data_root, **overrides), "t2", n)
+    for arm, result in tables.table3(scale, data_root).items():
+        rows += _scores(0, tables.REWEIGHTING.get(arm, arm), result, "t3", n)
+    for table, pairs in tables.universality(scale, data_root).items():
+        for name, pair in pairs.items():
+            generator = tables.OTHER_GENERATORS[name]
+            for key in ("base", "awa"):
+                rows += _scores(0, f"{generator}+{'fixed' if key == 'base' else 'awa'}", pair[key], {"IV": "t4", "V": "t5"}[table], n)
+    bounds = dict(zip(TERM_NAMES, UPPER_BOUNDS))
+    for dataset, result in tables.fig4(scale, data_root).items():
+        weights, start = tables.weight_frame(result), result["finetune_start"]
+        length = len(weights) - 1 - start
+        for term in TERM_NAMES:
+            w = weights[term]
+            during = (w.iloc[-1] - w.iloc[start]) / max(length, 1) / bounds[term]
+            before = (w.iloc[start] - w.iloc[max(0, start - length)]) / max(min(length, start), 1) / bounds[term]
+            cell = f"f4/{dataset}"
+            rows += [{"seed": 0, "arm": f"weight {term}", "metric": "final_weight", "cell": cell, "value": float(w.iloc[-1]), "n": 1},
+                     {"seed": 0, "arm": "rise during fine-tuning", "metric": "weight_rise", "cell": f"{cell}/{term}", "value": float(during), "n": 1},
+                     {"seed": 0, "arm": "rise before fine-tuning", "metric": "weight_rise", "cell": f"{cell}/{term}", "value": float(before), "n": 1}]
+    return pd.DataFrame(rows)

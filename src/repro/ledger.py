@@ -1,0 +1,75 @@
+"""The ledger decided: every claim of the three papers with its outcome at one scale.
+
+Each paper's ``claims`` module turns the chapters' stored runs into observations (seed, arm,
+metric, cell, value, n); :func:`repro.claims.decisions` applies the one rule to every row of the
+ledger. Nothing is computed here: the runs are read inside :func:`repro.store.stored_only`, and a
+missing one is an error naming the chapter that produces it. ``repro claims`` prints the result;
+the book's claims page shows it.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from repro import claims
+from repro.awa import claims as awa_claims
+from repro.data.folders import ENTRY_POINTS
+from repro.mtadam import claims as mtadam_claims
+from repro.pgn import claims as pgn_claims
+from repro.store import MissingResultError, stored_only
+
+OBSERVERS = {"awa": awa_claims.observations, "pgn": pgn_claims.observations, "mtadam": mtadam_claims.observations}
+#: The columns of ``repro claims --format csv``.
+CSV_COLUMNS = ("paper", "item", "claim_id", "claim", "metric", "direction", "paper_effect", "effect", "ci_low",
+               "ci_high", "seeds", "n", "outcome", "scale", "underpowered", "reason")
+
+
+class MissingRunsError(RuntimeError):
+    """The ledger needs a run the result store does not hold."""
+
+
+def observations(scale: str, data_root: "str | None" = None) -> dict[str, pd.DataFrame]:
+    """Every paper's observations from the stored runs at ``scale`` (nothing is computed)."""
+    out = {}
+    with stored_only():
+        for paper, observe in OBSERVERS.items():
+            try:
+                out[paper] = observe(scale, data_root)
+            except MissingResultError as missing:
+                chapter = ENTRY_POINTS.get(missing.name, paper)
+                raise MissingRunsError(
+                    f"{missing}: the claims of {paper} need it; run its chapter first ({chapter}: "
+                    f"`repro run <chapter> --scale {scale}`), or the whole book (`make book` at scale=cpu)") from None
+    return out
+
+
+def decided(scale: str = "cpu", data_root: "str | None" = None) -> pd.DataFrame:
+    """The whole ledger, every claim decided from the stored runs at ``scale``."""
+    return claims.decisions(claims.load_ledger(), observations(scale, data_root), scale)
+
+
+def counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Claims per paper and outcome (every outcome a column, totals last)."""
+    order = [o.value for o in claims.Outcome]
+    out = pd.crosstab(table.paper, table.outcome).reindex(columns=order, fill_value=0)
+    out.loc["all"] = out.sum()
+    out["claims"] = out.sum(axis=1)
+    return out
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "–" if value != value else f"{value:.3g}"
+    return str(value).replace("|", "\\|")
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    return "\n".join([header, rule] + ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)])
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The decided ledger as a Markdown table (numbers to 3 significant digits, blanks as "–"),
+    then the counts per paper and outcome."""
+    shown = table[["paper", "item", "claim_id", "outcome", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "n"]]
+    return _markdown_table(shown) + "\n\n" + _markdown_table(counts(table).reset_index())
