@@ -2,11 +2,14 @@
 
 Each paper's ``claims`` module turns the chapters' stored runs into observations (seed, arm,
 metric, cell, value, n); :func:`repro.claims.decisions` applies the one rule to every row of the
-ledger. Nothing is computed here: the runs are read inside :func:`repro.store.stored_only`, and a
-missing one is an error naming the chapter that produces it. ``repro claims`` prints the result;
-the book's claims page shows it.
+ledger. ``repro claims`` computes nothing: the runs are read inside
+:func:`repro.store.stored_only`, and a missing one is an error naming the chapter that produces
+it. The book's claims page (``book/claims.ipynb``) shows the same table and, like every chapter,
+runs what is not stored yet.
 """
 from __future__ import annotations
+
+import contextlib
 
 import pandas as pd
 
@@ -27,10 +30,11 @@ class MissingRunsError(RuntimeError):
     """The ledger needs a run the result store does not hold."""
 
 
-def observations(scale: str, data_root: "str | None" = None) -> dict[str, pd.DataFrame]:
-    """Every paper's observations from the stored runs at ``scale`` (nothing is computed)."""
+def observations(scale: str, data_root: "str | None" = None, compute: bool = False) -> dict[str, pd.DataFrame]:
+    """Every paper's observations from the stored runs at ``scale``. Nothing is computed unless
+    ``compute=True`` (the book's claims page: a run not stored yet is run, as in its chapter)."""
     out = {}
-    with stored_only():
+    with contextlib.nullcontext() if compute else stored_only():
         for paper, observe in OBSERVERS.items():
             try:
                 out[paper] = observe(scale, data_root)
@@ -42,9 +46,13 @@ def observations(scale: str, data_root: "str | None" = None) -> dict[str, pd.Dat
     return out
 
 
-def decided(scale: str = "cpu", data_root: "str | None" = None) -> pd.DataFrame:
-    """The whole ledger, every claim decided from the stored runs at ``scale``."""
-    return claims.decisions(claims.load_ledger(), observations(scale, data_root), scale)
+def decided(scale: str = "cpu", data_root: "str | None" = None, compute: bool = False) -> pd.DataFrame:
+    """The whole ledger, every claim decided from the runs at ``scale`` (:func:`observations`)."""
+    return claims.decisions(claims.load_ledger(), observations(scale, data_root, compute), scale)
+
+
+#: Metrics measured in time or memory: they depend on the machine (the page shows them apart).
+MACHINE_DEPENDENT = ("seconds", "peak_MiB")
 
 
 def counts(table: pd.DataFrame) -> pd.DataFrame:
@@ -73,3 +81,14 @@ def markdown(table: pd.DataFrame) -> str:
     then the counts per paper and outcome."""
     shown = table[["paper", "item", "claim_id", "outcome", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "n"]]
     return _markdown_table(shown) + "\n\n" + _markdown_table(counts(table).reset_index())
+
+
+def page_table(table: pd.DataFrame, paper: "str | None" = None) -> pd.DataFrame:
+    """The claims page's view: one row per claim (of one paper), results first, blanks as "–"."""
+    rows = table if paper is None else table[table.paper == paper]
+    view = rows[["item", "claim_id", "claim", "outcome", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "n",
+                 "underpowered", "reason"]].copy()
+    for column in ("paper_effect", "effect", "ci_low", "ci_high"):
+        view[column] = view[column].map(lambda v: "–" if v != v else f"{v:.3g}")
+    view["underpowered"] = view["underpowered"].map({True: "yes", False: ""})
+    return view.set_index("claim_id")
