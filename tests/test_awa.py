@@ -268,17 +268,6 @@ def test_training_is_deterministic_and_telea_only_fills_the_hole(tmp_path):
     assert not torch.allclose(filled * m, y * m)
 
 
-def test_verdicts_can_say_no():
-    from repro.awa.tables import fig4_verdicts, table2_verdicts
-
-    rows = [{"experiment": e, "PSNR": 20.0, "SSIM": 0.5, "MAE": 0.1, "LPIPS": 0.3, "FID": 100.0} for e in range(1, 7)]
-    rows[2].update(PSNR=19.0, LPIPS=0.4)  # experiment 3 worse than 1 and 2
-    t2 = table2_verdicts(pd.DataFrame(rows))
-    assert not t2[0].holds and not t2[1].holds and not t2[3].holds
-    flat = {"weights": [[0.1] * 3 + [250.0] * 3] * 10, "finetune_start": 5}
-    assert not any(v.holds for v in fig4_verdicts({"a": flat}))
-
-
 @pytest.mark.weights
 def test_benchmark_reports_agreeing_surrogate_gradients():
     from repro.awa.benchmark import step_costs

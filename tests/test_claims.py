@@ -124,7 +124,7 @@ def test_repro_claims_csv_has_the_documented_columns_and_four_outcomes_only(monk
     from repro import cli, ledger
 
     empty = pd.DataFrame(columns=list(claims.OBSERVATION_COLUMNS))
-    monkeypatch.setattr(ledger, "OBSERVERS", {p: (lambda scale, data_root: empty) for p in ledger.OBSERVERS})
+    monkeypatch.setattr(ledger, "OBSERVERS", {p: (lambda scale, data_root, chapters: empty) for p in ledger.OBSERVERS})
     assert cli.main(["claims", "--scale", "smoke", "--format", "csv"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert list(table.columns[:14]) == ["paper", "item", "claim_id", "claim", "metric", "direction", "paper_effect", "effect",

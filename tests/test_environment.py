@@ -14,9 +14,8 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
-#: Pinned by the core though src/repro never imports it: pytorch-fid's Frechet distance runs
-#: scipy.linalg.sqrtm, so the FID values depend on its version.
-PINNED_NOT_IMPORTED = {"scipy"}
+#: Pinned by the core though src/repro never imports it (none since repro.claims uses scipy.stats).
+PINNED_NOT_IMPORTED: set[str] = set()
 
 
 def _canon(name: str) -> str:

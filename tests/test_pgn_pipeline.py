@@ -201,8 +201,8 @@ def test_pairwise_wins_are_complementary():
     assert np.isnan(wins.loc["a", "a"])
 
 
-def test_cost_verdicts_read_the_ratios():
-    from repro.pgn.tables import cost_ratios, measured_verdicts, size_verdicts
+def test_cost_ratios_are_against_the_vgg_loss():
+    from repro.pgn.tables import cost_ratios
     from repro.pgn.cost import MODELS
 
     rows = [{"model": m, "params_M": 10.0 if m == "VGG-16 PL" else 1.0, "GMACs": 50.0 if m == "VGG-16 PL" else 5.0,
@@ -210,11 +210,7 @@ def test_cost_verdicts_read_the_ratios():
             for m in MODELS]
     cost = {"rows": rows}
     assert cost_ratios(cost).loc["ResNet-4", "speed-up vs VGG-16"] == pytest.approx(2.5)
-    verdicts = {v.claim.split(" (")[0]: v.holds for v in size_verdicts(cost) + measured_verdicts(cost)}
-    assert verdicts["ResNet-4 produces a gradient faster than the VGG-16 forward-backward"]
-    assert verdicts["ResNet-4 needs less peak memory than the VGG-16 forward-backward"]
-    assert verdicts["Every PGN has fewer parameters than the VGG perceptual loss it imitates"]
-    assert verdicts["Every PGN needs fewer MACs for a gradient than the VGG forward-backward"]
+    assert cost_ratios(cost).loc["ResNet-4", "memory saving vs VGG-16"] == pytest.approx(4.0)
 
 
 # ---- the stored experiments at the CI scale -----------------------------------------------------------------

@@ -21,6 +21,7 @@ from repro.pgn import claims as pgn_claims
 from repro.store import MissingResultError, stored_only
 
 OBSERVERS = {"awa": awa_claims.observations, "pgn": pgn_claims.observations, "mtadam": mtadam_claims.observations}
+OBSERVER_CHAPTERS = {"awa": awa_claims.CHAPTERS, "pgn": pgn_claims.CHAPTERS, "mtadam": mtadam_claims.CHAPTERS}
 #: The columns of ``repro claims --format csv``.
 CSV_COLUMNS = ("paper", "item", "claim_id", "claim", "metric", "direction", "paper_effect", "effect", "ci_low",
                "ci_high", "seeds", "n", "outcome", "scale", "underpowered", "reason")
@@ -30,14 +31,16 @@ class MissingRunsError(RuntimeError):
     """The ledger needs a run the result store does not hold."""
 
 
-def observations(scale: str, data_root: "str | None" = None, compute: bool = False) -> dict[str, pd.DataFrame]:
-    """Every paper's observations from the stored runs at ``scale``. Nothing is computed unless
-    ``compute=True`` (the book's claims page: a run not stored yet is run, as in its chapter)."""
+def observations(scale: str, data_root: "str | None" = None, compute: bool = False,
+                 chapters: "tuple | None" = None) -> dict[str, pd.DataFrame]:
+    """Every paper's observations from the stored runs at ``scale`` (of ``chapters`` only, when
+    given). Nothing is computed unless ``compute=True`` (a chapter or the claims page: a run not
+    stored yet is run)."""
     out = {}
     with contextlib.nullcontext() if compute else stored_only():
         for paper, observe in OBSERVERS.items():
             try:
-                out[paper] = observe(scale, data_root)
+                out[paper] = observe(scale, data_root, chapters)
             except MissingResultError as missing:
                 chapter = ENTRY_POINTS.get(missing.name, paper)
                 raise MissingRunsError(
@@ -46,9 +49,35 @@ def observations(scale: str, data_root: "str | None" = None, compute: bool = Fal
     return out
 
 
-def decided(scale: str = "cpu", data_root: "str | None" = None, compute: bool = False) -> pd.DataFrame:
-    """The whole ledger, every claim decided from the runs at ``scale`` (:func:`observations`)."""
-    return claims.decisions(claims.load_ledger(), observations(scale, data_root, compute), scale)
+def decided(scale: str = "cpu", data_root: "str | None" = None, compute: bool = False,
+            chapters: "tuple | None" = None) -> pd.DataFrame:
+    """The ledger (the rows of ``chapters``, when given), every claim decided from the runs at
+    ``scale`` (:func:`observations`)."""
+    ledger = claims.load_ledger()
+    if chapters is not None:
+        ledger = ledger[ledger.chapter.isin(chapters)]
+    return claims.decisions(ledger, observations(scale, data_root, compute, tuple(chapters) if chapters else None), scale)
+
+
+def chapter(name: str, scale: str, data_root: "str | None" = None, items: "tuple | None" = None,
+            timed: "bool | None" = False) -> pd.DataFrame:
+    """A chapter's verdicts: its slice of the ledger (the rows of ``items`` only, when given),
+    decided by the same code as the claims page (:func:`page_table`) from the chapter's runs
+    (missing ones are run). ``timed``: only the time and memory claims (True), only the others
+    (False, the default: they do not depend on the machine), or both (None)."""
+    table = decided(scale, data_root, compute=True, chapters=(name,))
+    if items is not None:
+        table = table[table["item"].isin(items)]
+    if timed is not None:
+        table = table[table.metric.isin(MACHINE_DEPENDENT) == timed]
+    return page_table(table)
+
+
+def part(paper: str, scale: str, data_root: "str | None" = None) -> pd.DataFrame:
+    """Every verdict of one paper (its closing page), from the runs of its chapters; time and
+    memory claims left to the chapter that measures them."""
+    table = decided(scale, data_root, compute=True, chapters=tuple(OBSERVER_CHAPTERS[paper]))
+    return page_table(table[~table.metric.isin(MACHINE_DEPENDENT)])
 
 
 #: Metrics measured in time or memory: they depend on the machine (the page shows them apart).

@@ -25,23 +25,37 @@ def _scores(seed: int, arm: str, result: dict, table: str, n: int) -> list[dict]
             for label, score in result["scores"].items() for m in METRICS]
 
 
-def observations(scale: str, data_root: "str | None" = None) -> pd.DataFrame:
-    """Every AWA table's stored runs at ``scale`` as observation rows."""
-    n = tables.config(scale, data_root=data_root).n_test  # test images per hole bin
-    rows = []
-    t1 = tables.table1(scale, data_root)
+def _n(scale: str, data_root) -> int:
+    return tables.config(scale, data_root=data_root).n_test  # test images per hole bin
+
+
+def _fig1(scale: str, data_root) -> list[dict]:
+    n = _n(scale, data_root)
+    return [r for p in tables.P_GRID for s in tables.S_GRID
+            for r in _scores(0, f"grid p={p:g} s={s:g}", tables._run(scale, data_root, weight_p=p, weight_s=s), "f1", n)]
+
+
+def _table1(scale: str, data_root) -> list[dict]:
+    n, t1, rows = _n(scale, data_root), tables.table1(scale, data_root), []
     for key in ("base", "awa"):
         for seed, result in t1[key].items():
             rows += _scores(seed, "fixed" if key == "base" else "awa", result, "t1", n)
     for name, result in t1["classical"].items():
         rows += _scores(-1, name, result, "t1", n)
-    for p in tables.P_GRID:
-        for s in tables.S_GRID:
-            rows += _scores(0, f"grid p={p:g} s={s:g}", tables._run(scale, data_root, weight_p=p, weight_s=s), "f1", n)
+    return rows
+
+
+def _tables2_3(scale: str, data_root) -> list[dict]:
+    n, rows = _n(scale, data_root), []
     for exp, (_, overrides) in tables.ABLATION.items():
         rows += _scores(0, str(exp), tables._run(scale, data_root, **overrides), "t2", n)
     for arm, result in tables.table3(scale, data_root).items():
         rows += _scores(0, tables.REWEIGHTING.get(arm, arm), result, "t3", n)
+    return rows
+
+
+def _universality(scale: str, data_root) -> list[dict]:
+    n, rows = _n(scale, data_root), []
     for table, pairs in tables.universality(scale, data_root).items():
         for name, pair in pairs.items():
             generator = tables.OTHER_GENERATORS[name]
@@ -59,4 +73,14 @@ def observations(scale: str, data_root: "str | None" = None) -> pd.DataFrame:
             rows += [{"seed": 0, "arm": f"weight {term}", "metric": "final_weight", "cell": cell, "value": float(w.iloc[-1]), "n": 1},
                      {"seed": 0, "arm": "rise during fine-tuning", "metric": "weight_rise", "cell": f"{cell}/{term}", "value": float(during), "n": 1},
                      {"seed": 0, "arm": "rise before fine-tuning", "metric": "weight_rise", "cell": f"{cell}/{term}", "value": float(before), "n": 1}]
-    return pd.DataFrame(rows)
+    return rows
+
+
+#: The chapter whose runs test a claim (the ledger's ``chapter``) -> its observations.
+CHAPTERS = {"awa_01_method": _fig1, "awa_02_comparison": _table1, "awa_03_ablation": _tables2_3, "awa_04_universality": _universality}
+
+
+def observations(scale: str, data_root: "str | None" = None, chapters: "tuple | None" = None) -> pd.DataFrame:
+    """The stored runs of ``chapters`` (default: every AWA chapter) at ``scale`` as observation rows."""
+    rows = [r for name, observe in CHAPTERS.items() if chapters is None or name in chapters for r in observe(scale, data_root)]
+    return pd.DataFrame(rows, columns=["seed", "arm", "metric", "cell", "value", "n"])

@@ -2,8 +2,8 @@ r"""AWA's tables and figures, assembled from stored runs of :mod:`repro.awa.expe
 
 Each function takes ``scale`` (and ``data_root`` at ``paper`` scale), runs what is missing (runs
 are stored, so tables that share a run — Table I's baseline is Fig. 1's default point and Table
-II's experiment 1 — train it once) and returns plain data; ``*_verdicts`` turn that data into
-the paper's claims with yes/no and the evidence.
+II's experiment 1 — train it once) and returns plain data. The claims these tables support are
+decided by the ledger's one rule (:mod:`repro.claims`, from :mod:`repro.awa.claims`' observations).
 
 =====================  ==============================================================
 Fig. 1                 grid over (perceptual, style) weights, CTSDG, ``scenes``
@@ -22,9 +22,7 @@ import pandas as pd
 from repro.awa.losses import TERM_NAMES
 from repro.awa.experiments import METRICS, classical, config, dataset_for, run
 from repro.config import Scale
-from repro.report import Verdict, verdict
 
-HIGHER = {"PSNR": True, "SSIM": True, "MAE": False, "LPIPS": False, "FID": False}
 #: Fig. 1's grid (perceptual weight x style weight); (0.1, 250) is the default.
 P_GRID = (0.02, 0.1, 0.5)
 S_GRID = (50.0, 250.0, 700.0)
@@ -51,10 +49,6 @@ def _run(scale, data_root=None, seed=0, dataset: str = BASE_DATASET, **overrides
     return run(config(scale, seed=seed, data_root=data_root, dataset=dataset_for(dataset, scale), **overrides))
 
 
-def _better(a: float, b: float, metric: str) -> bool:
-    return a > b if HIGHER[metric] else a < b
-
-
 def mean_scores(result: dict) -> dict:
     """A run's metrics averaged over the hole-ratio bins."""
     return {m: float(np.mean([s[m] for s in result["scores"].values()])) for m in METRICS}
@@ -73,24 +67,6 @@ def fig1(scale: str = "cpu", data_root=None) -> pd.DataFrame:
             res = _run(scale, data_root, weight_p=p, weight_s=s)
             rows.append({"weight_p": p, "weight_s": s, "default": (p, s) == (0.1, 250.0), **mean_scores(res)})
     return pd.DataFrame(rows)
-
-
-def seed_spread(t1: dict) -> dict:
-    """Per metric, the range of Table I's fixed-weight baseline over its seeds: the noise level."""
-    return {m: max(mean_scores(r)[m] for r in t1["base"].values()) - min(mean_scores(r)[m] for r in t1["base"].values())
-            for m in METRICS}
-
-
-def fig1_verdicts(grid: pd.DataFrame, seed_spread: dict) -> list[Verdict]:
-    """Sensitivity: the grid's range of each metric exceeds the seed-to-seed range of the default."""
-    default = grid[grid["default"]].iloc[0]
-    sensitive = [float(grid[m].max() - grid[m].min()) > seed_spread[m] for m in METRICS]
-    better = [any(_better(v, default[m], m) for v in grid[~grid["default"]][m]) for m in METRICS]
-    return [
-        verdict("Inpainting quality is sensitive to the auxiliary weights (grid range > seed range)", sensitive, "metrics",
-                "; ".join(f"{m} {grid[m].max() - grid[m].min():.3g} vs {seed_spread[m]:.3g}" for m in METRICS)),
-        verdict("Grid search finds weights that beat the default", better, "metrics"),
-    ]
 
 
 # ---- Table I -------------------------------------------------------------------------------------------
@@ -116,27 +92,6 @@ def table1_frame(t1: dict) -> pd.DataFrame:
     return out
 
 
-def awa_vs_base(base: dict, awa: dict, unit: str, claim: str) -> list[Verdict]:
-    """Per metric: AWA beats the baseline in how many seeds (means over bins)?"""
-    out = []
-    for m in METRICS:
-        checks = [_better(mean_scores(awa[s])[m], mean_scores(base[s])[m], m) for s in base]
-        out.append(verdict(f"{claim} on {m}", checks, unit))
-    return out
-
-
-def table1_verdicts(t1: dict) -> list[Verdict]:
-    seeds = "seeds" if len(t1["base"]) > 1 else "seed"
-    out = awa_vs_base(t1["base"], t1["awa"], seeds, "AWA beats fixed weights (CTSDG)")
-    best_classical = {m: max if HIGHER[m] else min for m in METRICS}
-    checks = []
-    for m in ("PSNR", "LPIPS"):
-        ref = best_classical[m](mean_scores(t1["classical"][n])[m] for n in ("Telea", "Navier-Stokes"))
-        checks += [_better(mean_scores(r)[m], ref, m) for r in t1["awa"].values()]
-    out.append(verdict("CTSDG + AWA beats the best classical method (PSNR, LPIPS)", checks, "seed x metric"))
-    return out
-
-
 # ---- Table II ------------------------------------------------------------------------------------------
 def table2(scale: str = "cpu", data_root=None) -> pd.DataFrame:
     rows = []
@@ -144,22 +99,6 @@ def table2(scale: str = "cpu", data_root=None) -> pd.DataFrame:
         res = _run(scale, data_root, **overrides)
         rows.append({"experiment": exp, "setting": setting, **mean_scores(res), "s/step": res["seconds_per_step"]})
     return pd.DataFrame(rows)
-
-
-def table2_verdicts(t2: pd.DataFrame) -> list[Verdict]:
-    r = t2.set_index("experiment")
-
-    def beats(a: int, b: int, metrics=METRICS) -> list[bool]:
-        return [_better(r.loc[a, m], r.loc[b, m], m) for m in metrics]
-
-    spread = {m: (r.loc[[3, 5, 6], m].max() - r.loc[[3, 5, 6], m].min()) / abs(r.loc[3, m]) for m in METRICS}
-    return [
-        verdict("AWA on TPL/TSL (3) beats static weights (1)", beats(3, 1), "metrics"),
-        verdict("TPL/TSL (3) beat the standard PL/SL under AWA (2)", beats(3, 2), "metrics"),
-        verdict("LPIPS guidance (3) gives better perceptual scores than MAE guidance (4)", beats(3, 4, ("LPIPS", "FID")), "metrics"),
-        verdict("AWA is insensitive to K (experiments 3, 5, 6 within 2 %)", [v <= 0.02 for v in spread.values()], "metrics",
-                ", ".join(f"{m} {100 * v:.1f} %" for m, v in spread.items())),
-    ]
 
 
 # ---- Table III ------------------------------------------------------------------------------------------
@@ -173,22 +112,6 @@ def table3_frame(t3: dict) -> pd.DataFrame:
         f = per_bin(t3[name], name)
         out = f if out is None else out.merge(f, on=["metric", "mask"])
     return out
-
-
-def table3_verdicts(t3: dict) -> list[Verdict]:
-    frame = table3_frame(t3)
-    perceptual = frame[frame.metric.isin(["LPIPS", "FID"])]
-    best_perc = [all(_better(row["Ours"], row[o], row["metric"]) for o in ("AL", "GN", "GS")) for _, row in perceptual.iterrows()]
-    distortion = frame[frame.metric.isin(["PSNR", "SSIM", "MAE"])]
-    best_dist = [all(_better(row["Ours"], row[o], row["metric"]) for o in ("AL", "GN", "GS")) for _, row in distortion.iterrows()]
-    al = mean_scores(t3["AL"])["PSNR"]
-    others = [mean_scores(t3[k])["PSNR"] for k in ("GN", "GS", "Ours")]
-    return [
-        verdict("AWA has the best perceptual scores (LPIPS, FID) of the four reweighting methods", best_perc, "bin x metric"),
-        verdict("AWA has the best distortion scores (PSNR, SSIM, MAE)", best_dist, "bin x metric"),
-        verdict("AdaLoss fails (PSNR more than 3 dB below every other method)", all(al < o - 3 for o in others),
-                detail=f"AdaLoss {al:.2f} dB vs {', '.join(f'{o:.2f}' for o in others)}"),
-    ]
 
 
 # ---- Tables IV and V -------------------------------------------------------------------------------------
@@ -210,15 +133,6 @@ def universality_frame(tables: dict, table: str) -> pd.DataFrame:
     return out
 
 
-def universality_verdicts(tables: dict) -> list[Verdict]:
-    out = []
-    for table, pairs in tables.items():
-        for name, pair in pairs.items():
-            checks = [_better(mean_scores(pair["awa"])[m], mean_scores(pair["base"])[m], m) for m in METRICS]
-            out.append(verdict(f"Table {table} ({UNIVERSALITY[table]} or its analogue): AWA improves {name}", checks, "metrics"))
-    return out
-
-
 # ---- Fig. 4 ----------------------------------------------------------------------------------------------
 def fig4(scale: str = "cpu", data_root=None) -> dict:
     """Weight histories of CTSDG + AWA on the paper's two datasets (CelebA and Paris StreetView; their
@@ -232,30 +146,6 @@ def weight_frame(result: dict) -> pd.DataFrame:
     return frame
 
 
-def fig4_verdicts(runs: dict) -> list[Verdict]:
-    """Rise: each weight grows faster during fine-tuning than over as many steps just before it
-    (the official optimiser's weight decay alone already pulls every weight towards lambda/2, so a
-    rise by itself would prove nothing). Depth: at the end, pool1 < pool2 < pool3 for the
-    perceptual and for the style weights."""
-    rise, deeper = [], []
-    for res in runs.values():
-        w = weight_frame(res)
-        start = res["finetune_start"]
-        length = len(w) - 1 - start
-        for n in TERM_NAMES:
-            during = (w[n].iloc[-1] - w[n].iloc[start]) / max(length, 1)
-            before = (w[n].iloc[start] - w[n].iloc[max(0, start - length)]) / max(min(length, start), 1)
-            rise.append(bool(during > max(before, 0.0)))
-        final = w.iloc[-1]
-        for kind in ("perc", "styl"):
-            levels = [final[f"{kind}_pool{i}"] for i in (1, 2, 3)]
-            deeper.append(bool(levels[0] < levels[1] < levels[2]))
-    return [
-        verdict("Weights rise when fine-tuning starts (faster than just before it)", rise, "weight x dataset"),
-        verdict("Deeper features get larger weights (pool1 < pool2 < pool3 at the end)", deeper, "loss x dataset"),
-    ]
-
-
 def paper_vs_ours(paper: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
     """The paper's per-bin table and ours side by side, rows in the paper's metric order."""
     table = paper.merge(ours, on=["metric", "mask"], how="outer")
@@ -264,19 +154,6 @@ def paper_vs_ours(paper: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---- the part's closing page and deviations ------------------------------------------------------------
-def closing(scale: str = "cpu", data_root=None) -> pd.DataFrame:
-    """Every verdict of the AWA part, from the stored runs."""
-    t1 = table1(scale, data_root)
-    sections = {
-        "Fig. 1": fig1_verdicts(fig1(scale, data_root), seed_spread(t1)),
-        "Table I": table1_verdicts(t1),
-        "Table II": table2_verdicts(table2(scale, data_root)),
-        "Table III": table3_verdicts(table3(scale, data_root)),
-        "Tables IV/V": universality_verdicts(universality(scale, data_root)),
-        "Fig. 4": fig4_verdicts(fig4(scale, data_root)),
-    }
-    rows = [{"section": name, **v.as_row()} for name, verdicts in sections.items() for v in verdicts]
-    return pd.DataFrame(rows).set_index(["section", "claim"])
 
 
 def deviations(cfg) -> pd.DataFrame:

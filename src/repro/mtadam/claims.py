@@ -32,34 +32,58 @@ def _side(key: str) -> tuple[str, str]:  # "L1_A" -> ("L1", "A")
     return metric, side
 
 
-def observations(scale: str, data_root: "str | None" = None, seed: int = 0) -> pd.DataFrame:
-    """Every MTAdam table's stored runs at ``scale`` as observation rows."""
-    kw = dict(seed=seed, data_root=data_root)
+def _mnist(scale: str, data_root, seed: int) -> list[dict]:
+    table1 = mnist.run(mnist.config(scale, seed=seed, data_root=data_root))
+    return [{"seed": r["repeat"], "arm": MNIST_ARMS[r["setting"], r["optimizer"]], "metric": "accuracy", "cell": "t1/mnist",
+             "value": float(r["accuracy"]), "n": table1["n_test"]} for r in table1["runs"]]
+
+
+def _pix2pix(scale: str, data_root, seed: int) -> list[dict]:
     rows = []
-    table1 = mnist.run(mnist.config(scale, **kw))
-    for r in table1["runs"]:
-        rows.append({"seed": r["repeat"], "arm": MNIST_ARMS[r["setting"], r["optimizer"]], "metric": "accuracy",
-                     "cell": "t1/mnist", "value": float(r["accuracy"]), "n": table1["n_test"]})
-    p2p_cfgs = {t: pix2pix.config(t, scale, **kw) for t in PIX2PIX_TASKS}
-    for task, cfg in p2p_cfgs.items():
-        result = pix2pix.run(cfg)
+    for task in PIX2PIX_TASKS:
+        result = pix2pix.run(pix2pix.config(task, scale, seed=seed, data_root=data_root))
         for arm, method in result["methods"].items():
             rows += _rows(seed, arm, method["final"], f"t2/{task}", result["sizes"]["test"])
-    cg_cfgs = {t: cyclegan.config(t, scale, **kw) for t in CYCLEGAN_TASKS}
-    for task, cfg in cg_cfgs.items():
-        result = cyclegan.run(cfg)
+    return rows
+
+
+def _cyclegan(scale: str, data_root, seed: int) -> list[dict]:
+    rows = []
+    for task in CYCLEGAN_TASKS:
+        result = cyclegan.run(cyclegan.config(task, scale, seed=seed, data_root=data_root))
         n = result["sizes"]["test"]
         for arm, method in result["methods"].items():
             rows += _rows(seed, arm, method["final"], f"t3/{task}", n, _side)
         rows += _rows(seed, cyclegan.IDENTITY, result["identity"], f"t3/{task}", n, _side)
-    table4 = srgan.run(srgan.config(scale, **kw))
+    return rows
+
+
+def _srgan(scale: str, data_root, seed: int) -> list[dict]:
+    table4, rows = srgan.run(srgan.config(scale, seed=seed, data_root=data_root)), []
     for arm, final in [*((a, m["final"]) for a, m in table4["methods"].items()), ("Bicubic (not in the paper)", table4["bicubic"])]:
         for test_set in srgan.TEST_SETS:
             picked = {k.removeprefix(f"{test_set}_"): v for k, v in final.items() if k.startswith(f"{test_set}_")}
             rows += _rows(seed, arm, picked, f"t4/{test_set}", table4["sizes"][test_set])
-    n_test = {"labels2photo": p2p_cfgs["labels2photo"].n_test, "photo2falsecolour": cg_cfgs["photo2falsecolour"].n_test}
-    for task, variants, split in (("labels2photo", ablation.run_pix2pix(p2p_cfgs["labels2photo"]), lambda k: (k, "")),
-                                  ("photo2falsecolour", ablation.run_cyclegan(cg_cfgs["photo2falsecolour"]), _side)):
+    return rows
+
+
+def _ablation(scale: str, data_root, seed: int) -> list[dict]:
+    p2p_cfg = pix2pix.config("labels2photo", scale, seed=seed, data_root=data_root)
+    cg_cfg = cyclegan.config("photo2falsecolour", scale, seed=seed, data_root=data_root)
+    rows = []
+    for task, variants, n, split in (("labels2photo", ablation.run_pix2pix(p2p_cfg), p2p_cfg.n_test, lambda k: (k, "")),
+                                     ("photo2falsecolour", ablation.run_cyclegan(cg_cfg), cg_cfg.n_test, _side)):
         for arm, final in variants.items():
-            rows += _rows(seed, arm, final, f"t5/{task}", n_test[task], split)
-    return pd.DataFrame(rows)
+            rows += _rows(seed, arm, final, f"t5/{task}", n, split)
+    return rows
+
+
+#: The chapter whose runs test a claim (the ledger's ``chapter``) -> its observations.
+CHAPTERS = {"mtadam_01_optimizer_mnist": _mnist, "mtadam_02_pix2pix": _pix2pix, "mtadam_03_cyclegan": _cyclegan,
+            "mtadam_04_srgan": _srgan, "mtadam_05_ablation": _ablation}
+
+
+def observations(scale: str, data_root: "str | None" = None, chapters: "tuple | None" = None, seed: int = 0) -> pd.DataFrame:
+    """The stored runs of ``chapters`` (default: every MTAdam chapter) at ``scale`` as observation rows."""
+    rows = [r for name, observe in CHAPTERS.items() if chapters is None or name in chapters for r in observe(scale, data_root, seed)]
+    return pd.DataFrame(rows, columns=["seed", "arm", "metric", "cell", "value", "n"])

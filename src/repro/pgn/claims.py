@@ -26,35 +26,56 @@ def _per_image(seed: int, arm: str, quality: dict, task: str) -> list[dict]:
             for m in METRICS for i, v in enumerate(quality[m])]
 
 
-def observations(scale: str, data_root: "str | None" = None, seed: int = 0) -> pd.DataFrame:
-    """Every PGN table's stored runs at ``scale`` as observation rows."""
+def _runs(scale: str, data_root, seed: int, *names: str) -> list:
     kw = dict(seed=seed, data_root=data_root)
-    cost = pe.cost(pe.cost_config(scale, **kw))
-    dip = pe.dip(pe.dip_config(scale, **kw))
-    inversion = pe.inversion(pe.inversion_config(scale, **kw))
-    heads = pe.heads(pe.heads_config(scale, **kw))
-    rows = []
+    return [getattr(pe, name)(getattr(pe, f"{name}_config")(scale, **kw)) for name in names]
+
+
+def _cost(scale: str, data_root, seed: int) -> list[dict]:
+    (cost,), rows = _runs(scale, data_root, seed, "cost"), []
     for r in cost["rows"]:
         arm = COST_ARMS.get(r["model"], r["model"])
         for metric, key in (("params_M", "params_M"), ("MACs_B", "GMACs"), ("seconds", "seconds"), ("peak_MiB", "peak_MiB")):
             if r.get(key) is not None and np.isfinite(r[key]):
                 rows.append({"seed": seed, "arm": arm, "metric": metric, "cell": f"cost/{r['size']}", "value": float(r[key]), "n": r["batch"]})
+    return rows
+
+
+def _dip(scale: str, data_root, seed: int) -> list[dict]:
+    (dip,), rows = _runs(scale, data_root, seed, "dip"), []
     for name, run in dip["runs"].items():
         outcomes = [s["outcome"] for s in run["stability"]]
         for outcome in ("diverged", "stagnated", "successful"):
             rows.append({"seed": seed, "arm": name, "metric": f"{outcome}_n", "cell": "t5/all",
                          "value": 100.0 * outcomes.count(outcome) / len(outcomes), "n": len(outcomes)})
         rows += _per_image(seed, name, run["quality"], "dip")
+    return rows
+
+
+def _inversion(scale: str, data_root, seed: int) -> list[dict]:
+    (inversion,), rows = _runs(scale, data_root, seed, "inversion"), []
     for name, run in inversion["runs"].items():
         rows += _per_image(seed, name, run["quality"], "im2sg")
     for weight, run in inversion["sweep"].items():
         rows += _per_image(seed, f"λ_MSE = {weight}", run["quality"], "im2sg")
+    return rows
+
+
+def _heads(scale: str, data_root, seed: int) -> list[dict]:
+    (heads,), rows = _runs(scale, data_root, seed, "heads"), []
     for split in ("train", "holdout"):
         for name, quality in heads_quality(heads, split).items():
             rows += _per_image(seed, name, quality, f"heads_{split}")
+    return rows
+
+
+def _cosines(scale: str, data_root, seed: int) -> list[dict]:
+    """Table 4: each PGN's cosine per image and task, the untrained twin's, and the tasks' means."""
+    dip, inversion, heads = _runs(scale, data_root, seed, "dip", "inversion", "heads")
     cosines = {"dip": {n: dip["runs"][n]["cosine"] for n in PGN_NAMES}, "im2sg": {n: inversion["runs"][n]["cosine"] for n in PGN_NAMES},
                "heads": {n: heads["runs"][n]["cosine"] for n in PGN_NAMES}}
     untrained = {"dip": dip["untrained_cosine"], "im2sg": inversion["untrained_cosine"], "heads": heads["untrained_cosine"]}
+    rows = []
     for task in cosines:
         for arm, values in [*cosines[task].items(), ("untrained ResNet-4", untrained[task])]:
             rows += [{"seed": seed, "arm": arm, "metric": "cosine", "cell": f"{task}/{i}", "value": float(v), "n": len(values)}
@@ -63,4 +84,15 @@ def observations(scale: str, data_root: "str | None" = None, seed: int = 0) -> p
     for task, per_pgn in cosines.items():
         rows += [{"seed": seed, "arm": task, "metric": "task_cosine", "cell": f"t4/{name}", "value": float(np.mean(v)), "n": len(v)}
                  for name, v in per_pgn.items()]
-    return pd.DataFrame(rows)
+    return rows
+
+
+#: The chapter whose runs test a claim (the ledger's ``chapter``) -> its observations.
+CHAPTERS = {"pgn_01_gradient_networks": _cost, "pgn_02_deep_image_prior": _dip, "pgn_03_inversion": _inversion,
+            "pgn_04_talking_heads": _heads, "pgn_05_summary": _cosines}
+
+
+def observations(scale: str, data_root: "str | None" = None, chapters: "tuple | None" = None, seed: int = 0) -> pd.DataFrame:
+    """The stored runs of ``chapters`` (default: every PGN chapter) at ``scale`` as observation rows."""
+    rows = [r for name, observe in CHAPTERS.items() if chapters is None or name in chapters for r in observe(scale, data_root, seed)]
+    return pd.DataFrame(rows, columns=["seed", "arm", "metric", "cell", "value", "n"])

@@ -1,13 +1,13 @@
 r"""PGN's tables and figures, assembled from stored runs of :mod:`repro.pgn.experiments`.
 
 Each ``table*``/``fig*`` function takes a stored result (or ``scale``) and returns plain data (a
-DataFrame, or images for a figure); ``*_verdicts`` turn that data into the paper's claims with
-yes/no and the evidence. Our rows carry the paper's row names where a stand-in is used, so that
+DataFrame, or images for a figure); the claims they support are decided by the ledger's one rule
+(:mod:`repro.claims`, from :mod:`repro.pgn.claims`' observations). Our rows carry the paper's row names where a stand-in is used, so that
 :func:`repro.report.side_by_side` can put them next to the paper's (:data:`STAND_INS` says which).
 
 =====================  ==============================================================
-Tables 1/6, Figs. 2/8  :func:`cost_frame`, :func:`cost_curves`, :func:`size_verdicts`, :func:`measured_verdicts`
-Table 5                :func:`stability_frame`, :func:`stability_verdicts`
+Tables 1/6, Figs. 2/8  :func:`cost_frame`, :func:`cost_curves`, :func:`cost_ratios`
+Table 5                :func:`stability_frame`
 Tables 2/7             :func:`quality_frame` on the DIP and inversion runs
 Tables 3/8             :func:`quality_frame` on the talking-heads runs (train / holdout)
 Table 4                :func:`cosine_frame`
@@ -26,7 +26,6 @@ from repro.data.images import to_uint8_images
 from repro.pgn.experiments import ALL_PGNS, BASELINES, PGNS, pgn_scale
 from repro.pgn import checkpoints
 from repro.pgn.pgn import denormalize, normalize
-from repro.report import Verdict, verdict
 
 #: Our rows -> the paper's row names (the paper's networks that are not offline, and their stand-ins).
 STAND_INS = {"VGG-16 PL": "VGG-19", "AlexNet PL": "VGG-11", "PL-VGG-16": "PL-VGG-19", "PL-AlexNet": "PL-VGG-11"}
@@ -72,42 +71,6 @@ def cost_ratios(cost: dict, size: "int | None" = None) -> pd.DataFrame:
                          "memory saving vs VGG-16": ref["peak_MiB"] / at["peak_MiB"]})
 
 
-def size_verdicts(cost: dict) -> list[Verdict]:
-    """The paper's cost claims that are counted, not measured (parameters, MACs): the same on every
-    machine, so the committed notebooks check them."""
-    frame = cost_frame(cost).set_index("model")
-    pgns = list(PGN_NAMES)
-    return [
-        verdict("Every PGN has fewer parameters than the VGG perceptual loss it imitates",
-                [frame.loc[m, "params_M"] < frame.loc["VGG-19", "params_M"] for m in pgns], "PGNs"),
-        verdict("Every PGN needs fewer MACs for a gradient than the VGG forward-backward",
-                [frame.loc[m, "MACs_B"] < frame.loc["VGG-19", "MACs_B"] for m in pgns], "PGNs"),
-    ]
-
-
-def measured_verdicts(cost: dict, speed: float = 2.0, memory: float = 3.0) -> list[Verdict]:
-    """The paper's cost claims that are measured (time, peak memory), and the issue's target for
-    ResNet-4 at the largest resolution. They depend on the machine: the book shows them, nbval
-    does not compare them."""
-    ratios = cost_ratios(cost)
-    size = int(cost_curves(cost)["size"].max())
-    pgns = list(PGN_NAMES)
-    r4 = ratios.loc["ResNet-4"]
-    out = [
-        verdict(f"ResNet-4 produces a gradient faster than the VGG-16 forward-backward (>= {speed:g}x at {size}^2)",
-                bool(r4["speed-up vs VGG-16"] >= speed), "measurements", f"{r4['speed-up vs VGG-16']:.2f}x"),
-    ]
-    if np.isfinite(r4["memory saving vs VGG-16"]):
-        out.append(verdict(f"ResNet-4 needs less peak memory than the VGG-16 forward-backward (>= {memory:g}x at {size}^2)",
-                           bool(r4["memory saving vs VGG-16"] >= memory), "measurements", f"{r4['memory saving vs VGG-16']:.2f}x"))
-        out.append(verdict("Every PGN needs less peak memory than the VGG-16 forward-backward",
-                           [ratios.loc[m, "memory saving vs VGG-16"] > 1 for m in pgns], "PGNs"))
-    out.append(verdict("ResNet-4 is faster than the smaller-network perceptual loss (paper: VGG-11; ours: AlexNet)",
-                       bool(ratios.loc["ResNet-4", "seconds"] < ratios.loc["AlexNet PL", "seconds"]), "measurements",
-                       f"{ratios.loc['AlexNet PL', 'seconds'] / ratios.loc['ResNet-4', 'seconds']:.2f}x"))
-    return out
-
-
 # ---- Table 5 -------------------------------------------------------------------------------------------
 TABLE5_ROWS = {"Direct grad. ResNet-4": ("Direct grad.", "ResNet-8"), "Unconstr. proxy ResNet-4": ("Unconstr. proxy", "ResNet-8"),
                **{name: ("Constrained proxy", name) for name in PGN_NAMES}}
@@ -130,29 +93,6 @@ def stability_frame(dip: dict) -> pd.DataFrame:
         row["final_over_best"] = float(np.mean(curves[:, -1] / np.nanmin(curves, axis=1)))
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def stability_verdicts(dip: dict) -> list[Verdict]:
-    """Table 5's reading: a constrained proxy never diverges; the other parametrisations fail more."""
-    frame = stability_frame(dip)
-    constrained = frame[frame.method == "Constrained proxy"]
-    unconstrained = frame[frame.method != "Constrained proxy"]
-    n = len(dip["runs"][PGN_NAMES[0]]["stability"])
-    return [
-        verdict("PGNs with a constrained proxy never diverge", [int(c) == 0 for c in constrained["diverged_n"]], "PGNs",
-                f"{int(constrained['diverged_n'].sum())} of {n * len(constrained)} runs diverged"),
-        verdict("The direct and unconstrained-proxy PGNs fail (diverge or stagnate) more often than every constrained one",
-                [int(u.diverged_n + u.stagnated_n) > int((constrained.diverged_n + constrained.stagnated_n).max())
-                 for u in unconstrained.itertuples()], "variants",
-                "failures: " + ", ".join(f"{r.method} {r.ours} {int(r.diverged_n + r.stagnated_n)}" for r in frame.itertuples())
-                + f" (of {n})"),
-        verdict("Constrained proxies end near their best point (final true loss <= 1.1x the best, mean over images)",
-                [r.final_over_best <= 1.1 for r in constrained.itertuples()], "PGNs",
-                ", ".join(f"{r.ours} {r.final_over_best:.2f}x" for r in constrained.itertuples())),
-        verdict("The direct-gradient PGN drifts away from its best point (final true loss > 1.1x the best)",
-                bool(frame[frame.method == "Direct grad."].final_over_best.iloc[0] > 1.1), "PGNs",
-                f"{frame[frame.method == 'Direct grad.'].final_over_best.iloc[0]:.2f}x"),
-    ]
 
 
 # ---- Tables 2/3/7/8 ------------------------------------------------------------------------------------
@@ -195,21 +135,6 @@ def means(frame: pd.DataFrame, prefix: str, metric: str) -> pd.Series:
     return frame.set_index("loss")[f"{prefix}_{metric}_mean"]
 
 
-def quality_verdicts(frame: pd.DataFrame, prefix: str, task: str) -> list[Verdict]:
-    """The paper's reading of Tables 2/3: PGNs optimise the perceptual loss (and LPIPS) better than
-    MSE alone, and the real perceptual loss is better still."""
-    pl, lp = means(frame, prefix, "PL"), means(frame, prefix, "LPIPS")
-    pgns = list(PGN_NAMES)
-    return [
-        verdict(f"{task}: every PGN reaches a lower perceptual loss than MSE", [pl[m] < pl["MSE"] for m in pgns], "PGNs",
-                f"MSE {pl['MSE']:.3g}; PGNs " + ", ".join(f"{pl[m]:.3g}" for m in pgns)),
-        verdict(f"{task}: every PGN reaches a lower LPIPS than MSE", [lp[m] < lp["MSE"] for m in pgns], "PGNs",
-                f"MSE {lp['MSE']:.3g}; PGNs " + ", ".join(f"{lp[m]:.3g}" for m in pgns)),
-        verdict(f"{task}: the real VGG perceptual loss beats every PGN on the perceptual loss", [pl["PL-VGG-19"] <= pl[m] for m in pgns],
-                "PGNs", f"PL-VGG-16 {pl['PL-VGG-19']:.3g}"),
-    ]
-
-
 # ---- Table 4 -------------------------------------------------------------------------------------------
 def training_cosine(log: dict, last_fraction: float = 0.2) -> list:
     """Cosine similarities of the last ``last_fraction`` of a training log (paper: last 5120 batches)."""
@@ -230,24 +155,6 @@ def cosine_frame(train_logs: dict, dip: dict, inversion: dict, heads: dict) -> p
             row[f"{col}_mean"], row[f"{col}_std"] = _mean_std(values[name])
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def cosine_verdicts(frame: pd.DataFrame, untrained: dict) -> list[Verdict]:
-    """Table 4's reading: synthetic gradients point the true gradient's way on every task (cosine > 0,
-    and above an untrained PGN's: ``untrained`` is :func:`untrained_row`), with a gap between training
-    and the tasks."""
-    f = frame.set_index("model")
-    tasks = ("dip", "im2sg", "heads")
-    random_cosine = {t: untrained[f"{t}_mean"] for t in tasks}
-    return [
-        verdict("Synthetic gradients correlate with the true ones on every task (mean cosine > 0)",
-                [f.loc[m, f"{t}_mean"] > 0 for m in PGN_NAMES for t in tasks], "PGN x task"),
-        verdict("Trained PGNs beat untrained ones on every task (cosine)",
-                [f.loc[m, f"{t}_mean"] > random_cosine[t] for m in PGN_NAMES for t in tasks], "PGN x task",
-                "untrained: " + ", ".join(f"{t} {random_cosine[t]:.2f}" for t in tasks)),
-        verdict("The cosine during training is higher than after DIP (the longest trajectory)",
-                [f.loc[m, "train_mean"] > f.loc[m, "dip_mean"] for m in PGN_NAMES], "PGNs"),
-    ]
 
 
 # ---- Figs. 7/14 ----------------------------------------------------------------------------------------
@@ -314,7 +221,7 @@ def heads_examples(heads: dict, split: str, index: int) -> dict:
     return columns
 
 
-# ---- Table 4 floor and the part's verdicts -------------------------------------------------------------
+# ---- Table 4 floor -------------------------------------------------------------
 def untrained_row(dip: dict, inversion: dict, heads: dict) -> dict:
     """Table 4's floor: an untrained ResNet-4 PGN on the trained ResNet-4's final images of each task."""
     row = {"model": "untrained ResNet-4", "train_mean": np.nan, "train_std": np.nan}
@@ -323,19 +230,3 @@ def untrained_row(dip: dict, inversion: dict, heads: dict) -> dict:
     return row
 
 
-def all_verdicts(dip: dict, inv: dict, heads: dict, cost: dict, scale: str = "cpu") -> pd.DataFrame:
-    """Every PGN verdict, with the table or figure it belongs to, from the four stored results (the
-    training logs of the PGNs that ``scale`` uses give Table 4's "Train" column). The time and memory
-    verdicts depend on the machine and are left to :func:`measured_verdicts`."""
-    dip_q = quality_frame({"dip": {n: r["quality"] for n, r in dip["runs"].items()}})
-    inv_q = quality_frame({"im2sg": {n: r["quality"] for n, r in inv["runs"].items()}})
-    heads_q = quality_frame({s: heads_quality(heads, s) for s in ("train", "holdout")})
-    table4 = cosine_frame(training_logs(scale, PGNS), dip, inv, heads)
-    groups = [("Tables 1/6, Figs. 2/8", size_verdicts(cost)), ("Table 5", stability_verdicts(dip)),
-              ("Tables 2/7 (DIP)", quality_verdicts(dip_q, "dip", "DIP")),
-              ("Tables 2/7 (Im2SG analogue)", quality_verdicts(inv_q, "im2sg", "Inversion")),
-              ("Tables 3/8 (train)", quality_verdicts(heads_q, "train", "Fine-tuning (train)")),
-              ("Tables 3/8 (holdout)", quality_verdicts(heads_q, "holdout", "Fine-tuning (holdout)")),
-              ("Table 4", cosine_verdicts(table4, untrained_row(dip, inv, heads)))]
-    rows = [{"table": table, **v.as_row()} for table, verdicts in groups for v in verdicts]
-    return pd.DataFrame(rows).set_index(["table", "claim"])

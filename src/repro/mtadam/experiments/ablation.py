@@ -8,13 +8,11 @@ result store (run again only if it is not there), so the rows differ in the opti
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from repro.mtadam.experiments import cyclegan, pix2pix
 from repro.mtadam import ABLATIONS
-from repro.report import Verdict, verdict
 from repro.store import experiment
 
 #: Our Table 5 label -> the paper's row label in data/paper_tables/mtadam_table5.csv.
@@ -58,20 +56,3 @@ def summary(p2p: dict, cg: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def verdicts(table: pd.DataFrame) -> list[Verdict]:
-    """The paper's reading of Table 5: the full method is best; per-layer balancing and the anchor scale matter; max beats mean / own."""
-    metrics_ = [c for c in table.columns if c not in ("variant", "description")]
-    row = {r["variant"]: r for _, r in table.iterrows()}
-    full = row["full"]
-
-    def better(variant: str) -> list[bool]:  # full (lower is better) vs a variant, per metric
-        return [bool(full[m] < row[variant][m]) if np.isfinite(row[variant][m]) else True for m in metrics_]
-
-    unit = "metric (pix2pix L1/L2/NMSE/FID, CycleGAN L1/FID per direction)"
-    return [
-        verdict("The full method beats every variant", [all(better(v)[i] for v in ("(i)", "(ii)", "(iii)", "(iv)", "(v)")) for i in range(len(metrics_))], unit),
-        verdict("Per-layer balancing matters: full beats (i) no balancing and (ii) one magnitude for the model",
-                [a and b for a, b in zip(better("(i)"), better("(ii)"))], unit),
-        verdict("Scaling to the anchor's magnitude matters: full beats (iii)", better("(iii)"), unit),
-        verdict("The max denominator beats Adam-like (iv) and mean (v)", [a and b for a, b in zip(better("(iv)"), better("(v)"))], unit),
-    ]

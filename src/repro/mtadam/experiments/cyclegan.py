@@ -44,7 +44,6 @@ from repro.data.unpaired import UNPAIRED_TASKS, paired_set, unpaired_set
 from repro.mtadam.hyperband import search as hyperband_search
 from repro.mtadam.experiments.gans import ORDER, evaluate, predict, train_methods
 from repro.mtadam.baselines import make_optimizer
-from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
 from repro.zoo import create_model
@@ -278,28 +277,6 @@ def summary(results: dict[str, dict], names: dict[str, str]) -> pd.DataFrame:
         for name, final in finals.items():
             rows.append({"dataset": dataset, "method": name, **{f"{m}_{s}": final[f"{m}_{s}"] for s in "AB" for m in METRICS}})
     return pd.DataFrame(rows)
-
-
-def verdicts(results: dict[str, dict]) -> list[Verdict]:
-    """The paper's Table 3 claims, per task x direction x metric (L1, FID)."""
-    checks = {"beats": [], "vs_hb": [], "matches": [], "learnt": []}
-    for res in results.values():
-        final = {name: res["methods"][name]["final"] for name in ORDER}
-        checks["learnt"] += [final["Balanced-Adam"][f"L1_{s}"] < res["identity"][f"L1_{s}"] for s in "AB"]
-        for key in (f"{m}_{s}" for s in "AB" for m in ("L1", "FID")):
-            mt = final["Unbalanced-MTAdam"][key]
-            checks["beats"].append(all(mt < final[n][key] for n in ORDER[:3] if np.isfinite(final[n][key])))
-            checks["vs_hb"].append(mt < final["Hyperband-FID"][key])
-            checks["matches"].append(mt <= 1.1 * final["Balanced-Adam"][key])
-    unit = "task x direction x metric (L1, FID)"
-    return [
-        verdict("The translations are learnt at this scale: balanced Adam beats the identity mapping on L1 (not a claim "
-                "of the paper; where it fails, the rows below compare models that have not learnt the task)",
-                checks["learnt"], "task x direction"),
-        verdict("MTAdam recovers from unbalanced weights: better than every unbalanced optimiser", checks["beats"], unit),
-        verdict("MTAdam beats Hyperband", checks["vs_hb"], unit),
-        verdict("MTAdam matches balanced Adam (within 10 %)", checks["matches"], unit),
-    ]
 
 
 def deviations(cfg: CycleGANConfig, results: dict[str, dict]) -> pd.DataFrame:

@@ -33,7 +33,6 @@ from repro.config import ExperimentConfig, Scale
 from repro.data import mnist
 from repro.mtadam.baselines import make_optimizer
 from repro.numerics import floating
-from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
 from repro.zoo import create_model
@@ -172,25 +171,6 @@ def summary(result: dict) -> pd.DataFrame:
 
 def _acc(runs: pd.DataFrame, setting: str, name: str) -> np.ndarray:
     return runs[(runs.setting == setting) & (runs.optimizer == name)].sort_values("repeat").accuracy.to_numpy()
-
-
-def verdicts(result: dict, tolerance: float = 1.0) -> list[Verdict]:
-    """The paper's claims for Table 1, judged on our runs (per repeat where possible)."""
-    runs = runs_frame(result)
-    mt = _acc(runs, "unbalanced", "MTAdam")
-    balanced = _acc(runs, "balanced", "Adam")
-    best_other = np.max([_acc(runs, "unbalanced", n) for n in ("SGD-Momentum", "RMSProp", "Adam")], axis=0)
-    unbalanced_adam = _acc(runs, "unbalanced", "Adam")
-    return [
-        verdict("MTAdam beats every unbalanced baseline", mt > best_other, "repeats",
-                f"mean margin {np.mean(mt - best_other):+.1f} points"),
-        verdict(f"MTAdam matches balanced Adam: within {tolerance:g} point either way", np.abs(mt - balanced) <= tolerance,
-                "repeats", f"mean gap {np.mean(mt - balanced):+.1f} points"),
-        verdict(f"MTAdam recovers: at most {tolerance:g} point below balanced Adam", mt >= balanced - tolerance, "repeats",
-                f"worst gap {np.min(mt - balanced):+.1f} points"),
-        verdict("the random weights hurt Adam (balanced Adam is better)", balanced > unbalanced_adam, "repeats",
-                f"mean gap {np.mean(balanced - unbalanced_adam):+.1f} points"),
-    ]
 
 
 def per_class(result: dict, setting: str, name: str) -> pd.DataFrame:

@@ -18,7 +18,6 @@ Hyperband's validation pairs (its first ``n_val``, the test pairs being the next
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import ClassVar
 
 import pandas as pd
@@ -33,7 +32,6 @@ from repro.data.paired import TASKS, paired_set
 from repro.mtadam.hyperband import search as hyperband_search
 from repro.mtadam.baselines import make_optimizer
 from repro.mtadam.experiments.gans import ORDER, evaluate, predict, train_methods
-from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
 from repro.zoo import create_model
@@ -222,25 +220,6 @@ def summary(results: dict[str, dict], columns: dict[str, str]) -> pd.DataFrame:
                 row[f"{prefix}_{metric}"] = results[task]["methods"][name]["final"][metric]
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def verdicts(results: dict[str, dict]) -> list[Verdict]:
-    """The paper's Table 2 claims, per task x metric."""
-    checks = {"beats": [], "vs_hb": [], "matches": []}
-    for res in results.values():
-        final = {name: res["methods"][name]["final"] for name in ORDER}
-        for metric in ("L1", "FID"):
-            mt = final["Unbalanced-MTAdam"][metric]
-            unbalanced = [final[n][metric] for n in ORDER[:3]]
-            checks["beats"].append(all(mt < u for u in unbalanced if not math.isnan(u)))
-            checks["vs_hb"].append(mt < final["Hyperband-FID"][metric])
-            checks["matches"].append(mt <= 1.1 * final["Balanced-Adam"][metric])
-    unit = "task x metric (L1, FID)"
-    return [
-        verdict("MTAdam recovers from unbalanced weights: better than every unbalanced optimiser", checks["beats"], unit),
-        verdict("MTAdam beats Hyperband", checks["vs_hb"], unit),
-        verdict("MTAdam matches balanced Adam (within 10 %)", checks["matches"], unit),
-    ]
 
 
 def deviations(cfg: Pix2PixConfig, results: dict[str, dict]) -> pd.DataFrame:

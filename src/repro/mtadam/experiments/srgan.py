@@ -39,7 +39,6 @@ from repro.data.photos import load_photo, photo_ids, random_crops
 from repro.mtadam.hyperband import search as hyperband_search
 from repro.mtadam.experiments.gans import ORDER, train_methods
 from repro.mtadam.baselines import make_optimizer
-from repro.report import Verdict, verdict
 from repro.runtime import device
 from repro.store import experiment
 from repro.zoo import create_model
@@ -304,32 +303,6 @@ def summary(results: dict) -> pd.DataFrame:
     rows = [{"method": name, **results["methods"][name]["final"]} for name in ORDER]
     rows.append({"method": "Bicubic (not in the paper)", **results["bicubic"]})
     return pd.DataFrame(rows)
-
-
-def verdicts(results: dict) -> list[Verdict]:
-    """The paper's Table 4 claims, per test set x metric (PSNR, SSIM higher; FID lower)."""
-    final = {name: results["methods"][name]["final"] for name in ORDER}
-    checks = {"beats": [], "vs_hb": [], "matches": []}
-    for key in (f"{s}_{m}" for s in TEST_SETS for m in ("PSNR", "SSIM", "FID")):
-        sign = -1.0 if key.endswith("FID") else 1.0  # compare as "higher is better"
-        mt = sign * final["Unbalanced-MTAdam"][key]
-        others = [sign * final[n][key] for n in ORDER[:3] if np.isfinite(final[n][key])]
-        checks["beats"].append(all(mt > o for o in others))
-        checks["vs_hb"].append(mt > sign * final["Hyperband-FID"][key])
-        bal = final["Balanced-Adam"][key]
-        checks["matches"].append(final["Unbalanced-MTAdam"][key] <= 1.1 * bal if sign < 0 else final["Unbalanced-MTAdam"][key] >= 0.97 * bal)
-    learnt = []
-    for key in (f"{s}_{m}" for s in TEST_SETS for m in ("PSNR", "SSIM", "FID")):
-        sign = -1.0 if key.endswith("FID") else 1.0
-        learnt.append(sign * final["Balanced-Adam"][key] > sign * results["bicubic"][key])
-    unit = "test set x metric (PSNR, SSIM, FID)"
-    return [
-        verdict("Training improves on bicubic upscaling at this scale: balanced Adam beats it (not a claim of the paper; "
-                "where it fails, the rows compare models that have not yet learnt super-resolution)", learnt, unit),
-        verdict("MTAdam recovers from unbalanced weights: better than every unbalanced optimiser", checks["beats"], unit),
-        verdict("MTAdam beats Hyperband", checks["vs_hb"], unit),
-        verdict("MTAdam matches balanced Adam (PSNR/SSIM within 3 %, FID within 10 %)", checks["matches"], unit),
-    ]
 
 
 def deviations(cfg: SRGANConfig, results: dict) -> pd.DataFrame:
