@@ -40,7 +40,7 @@ import enum
 import fnmatch
 import math
 import re
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -166,13 +166,7 @@ def load_ledger(path=None) -> pd.DataFrame:
     """The ledger as a DataFrame (one row per claim, in file order), checked: unique ids, known
     papers, directions, effect forms and not-testable reasons. ``.attrs`` holds its header lines."""
     path = ledger_path() if path is None else path
-    meta = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if not line.startswith("#"):
-                break
-            key, _, value = line[1:].partition(":")
-            meta[key.strip()] = value.strip()
+    meta = paper_tables.read_header(path)
     frame = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
     if tuple(frame.columns) != COLUMNS:
         raise ValueError(f"{path}: columns must be {', '.join(COLUMNS)}; got {', '.join(frame.columns)}")
@@ -260,6 +254,14 @@ def margin(row) -> float:
 
 #: Columns of an observation frame (:func:`paired_differences`): one row per (seed, arm, metric, cell).
 OBSERVATION_COLUMNS = ("seed", "arm", "metric", "cell", "value", "n")
+
+
+def observe(chapters: "dict[str, Callable[..., list[dict]]]", scale: str, data_root: "str | None" = None,
+            only: "tuple | None" = None, **kwargs) -> pd.DataFrame:
+    """The observation rows of a paper's chapters (``chapters``: chapter -> ``fn(scale, data_root,
+    **kwargs)`` returning rows), of those in ``only`` when given, as one frame."""
+    rows = [r for name, fn in chapters.items() if only is None or name in only for r in fn(scale, data_root, **kwargs)]
+    return pd.DataFrame(rows, columns=list(OBSERVATION_COLUMNS))
 
 
 def paired_differences(observations: pd.DataFrame, row) -> tuple[list[float], int]:

@@ -37,9 +37,8 @@ def list_tables(paper: str) -> list[int]:
     return sorted(int(p.stem.split("table")[1]) for p in _folder().glob(f"{paper}_table*.csv"))
 
 
-@functools.lru_cache(maxsize=None)
-def _load(paper: str, table: int) -> pd.DataFrame:
-    path = table_path(paper, table)
+def read_header(path: Path) -> dict[str, str]:
+    """The ``# key: value`` lines a data CSV starts with (``data/paper_tables/``, ``data/claims.csv``)."""
     meta = {}
     with open(path, encoding="utf-8") as handle:
         for line in handle:
@@ -47,6 +46,13 @@ def _load(paper: str, table: int) -> pd.DataFrame:
                 break
             key, _, value = line[1:].partition(":")
             meta[key.strip()] = value.strip()
+    return meta
+
+
+@functools.lru_cache(maxsize=None)
+def _load(paper: str, table: int) -> pd.DataFrame:
+    path = table_path(paper, table)
+    meta = read_header(path)
     frame = pd.read_csv(path, comment="#", dtype={"mask": str})
     frame.attrs.update(meta)
     return frame

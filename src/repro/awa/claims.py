@@ -18,6 +18,7 @@ import pandas as pd
 from repro.awa import tables
 from repro.awa.experiments import METRICS
 from repro.awa.losses import TERM_NAMES, UPPER_BOUNDS
+from repro.claims import observe
 
 
 def _scores(seed: int, arm: str, result: dict, table: str, n: int) -> list[dict]:
@@ -82,5 +83,4 @@ CHAPTERS = {"awa_01_method": _fig1, "awa_02_comparison": _table1, "awa_03_ablati
 
 def observations(scale: str, data_root: "str | None" = None, chapters: "tuple | None" = None) -> pd.DataFrame:
     """The stored runs of ``chapters`` (default: every AWA chapter) at ``scale`` as observation rows."""
-    rows = [r for name, observe in CHAPTERS.items() if chapters is None or name in chapters for r in observe(scale, data_root)]
-    return pd.DataFrame(rows, columns=["seed", "arm", "metric", "cell", "value", "n"])
+    return observe(CHAPTERS, scale, data_root, chapters)

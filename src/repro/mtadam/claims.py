@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from repro.claims import observe
 from repro.mtadam.experiments import ablation, cyclegan, mnist, pix2pix, srgan
 from repro.mtadam.experiments.summary import CYCLEGAN_TASKS, PIX2PIX_TASKS
 
@@ -85,5 +86,4 @@ CHAPTERS = {"mtadam_01_optimizer_mnist": _mnist, "mtadam_02_pix2pix": _pix2pix, 
 
 def observations(scale: str, data_root: "str | None" = None, chapters: "tuple | None" = None, seed: int = 0) -> pd.DataFrame:
     """The stored runs of ``chapters`` (default: every MTAdam chapter) at ``scale`` as observation rows."""
-    rows = [r for name, observe in CHAPTERS.items() if chapters is None or name in chapters for r in observe(scale, data_root, seed)]
-    return pd.DataFrame(rows, columns=["seed", "arm", "metric", "cell", "value", "n"])
+    return observe(CHAPTERS, scale, data_root, chapters, seed=seed)

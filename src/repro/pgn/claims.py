@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from repro.claims import observe
 from repro.pgn import experiments as pe
 from repro.pgn.tables import METRICS, PGN_NAMES, heads_quality, training_cosine, training_logs
 
@@ -94,5 +95,4 @@ CHAPTERS = {"pgn_01_gradient_networks": _cost, "pgn_02_deep_image_prior": _dip, 
 
 def observations(scale: str, data_root: "str | None" = None, chapters: "tuple | None" = None, seed: int = 0) -> pd.DataFrame:
     """The stored runs of ``chapters`` (default: every PGN chapter) at ``scale`` as observation rows."""
-    rows = [r for name, observe in CHAPTERS.items() if chapters is None or name in chapters for r in observe(scale, data_root, seed)]
-    return pd.DataFrame(rows, columns=["seed", "arm", "metric", "cell", "value", "n"])
+    return observe(CHAPTERS, scale, data_root, chapters, seed=seed)
