@@ -107,13 +107,17 @@ def test_presets_live_on_the_class_and_at_least_one_is_checked():
 
 # ---- impossible values and None are errors, never silent fall-backs ---------------------------
 import math
+import sys
 
 
 def _all_config_types() -> list[type]:
     from repro.cli import experiment_modules
 
     experiment_modules()
-    return [c for c in ExperimentConfig.subclasses() if c.__module__.startswith("repro.")]
+    # The package's own: defined at the top of a module of repro (not the tests' throw-away
+    # classes, some of which pose as moved repro modules and may outlive their test until collected).
+    return [c for c in ExperimentConfig.subclasses()
+            if getattr(sys.modules.get(c.__module__), c.__qualname__, None) is c and c.__module__.startswith("repro.")]
 
 
 def _learning_rates(cls) -> list[str]:
