@@ -26,6 +26,9 @@ OBSERVER_CHAPTERS = {"awa": awa_claims.CHAPTERS, "pgn": pgn_claims.CHAPTERS, "mt
 CSV_COLUMNS = ("paper", "item", "claim_id", "claim", "metric", "direction", "paper_effect", "effect", "ci_low",
                "ci_high", "seeds", "n", "outcome", "scale", "underpowered", "reason")
 
+#: Metrics measured in time or memory: they depend on the machine (the page shows them apart).
+MACHINE_DEPENDENT = ("seconds", "peak_MiB")
+
 
 class MissingRunsError(RuntimeError):
     """The ledger needs a run the result store does not hold."""
@@ -80,10 +83,6 @@ def part(paper: str, scale: str, data_root: "str | None" = None) -> pd.DataFrame
     return page_table(table[~table.metric.isin(MACHINE_DEPENDENT)])
 
 
-#: Metrics measured in time or memory: they depend on the machine (the page shows them apart).
-MACHINE_DEPENDENT = ("seconds", "peak_MiB")
-
-
 def counts(table: pd.DataFrame) -> pd.DataFrame:
     """Claims per paper and outcome (every outcome a column, totals last)."""
     order = [o.value for o in claims.Outcome]
@@ -118,6 +117,6 @@ def page_table(table: pd.DataFrame, paper: "str | None" = None) -> pd.DataFrame:
     view = rows[["item", "claim_id", "claim", "outcome", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "n",
                  "underpowered", "reason"]].copy()
     for column in ("paper_effect", "effect", "ci_low", "ci_high"):
-        view[column] = view[column].map(lambda v: "–" if v != v else f"{v:.3g}")
+        view[column] = view[column].map(_cell)
     view["underpowered"] = view["underpowered"].map({True: "yes", False: ""})
     return view.set_index("claim_id")
