@@ -1,8 +1,9 @@
 """The built book in a real headless browser (Debian's chromium, driven by Playwright).
 
 Builds the book from the committed (CI-scale) notebooks, serves it on 127.0.0.1 and checks every
-page: no console errors, no request leaving the machine, every figure loaded, maths rendered by
-the bundled MathJax. `make book` builds the same pages from the `cpu`-scale run.
+page at a laptop's width (:data:`VIEWPORT`): no console errors, no request leaving the machine, every
+figure loaded, maths rendered by the bundled MathJax, no table cut off (a wide one scrolls in its own
+container), and the code of ``hide-input`` cells collapsed. `make book` builds the same pages from the `cpu`-scale run.
 """
 from __future__ import annotations
 
@@ -47,8 +48,12 @@ def browser():
         instance.close()
 
 
+#: A laptop's screen: every table must be readable at this width (whole, or in its own horizontal scroller).
+VIEWPORT = {"width": 1366, "height": 768}
+
+
 def _visit(browser, url: str, screenshot: Path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport=VIEWPORT)
     errors, outside = [], []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -71,6 +76,22 @@ def _visit(browser, url: str, screenshot: Path):
             math: document.querySelectorAll('mjx-container').length,
             rawMath: [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length,
             title: document.title,
+            // a table is clipped when its right edge is off the screen (or past an ancestor that hides
+            // overflow) and no ancestor lets the reader scroll it into view
+            clipped: [...document.querySelectorAll('table')].filter(t => {
+                const right = t.getBoundingClientRect().right;
+                for (let a = t.parentElement; a && a !== document.body; a = a.parentElement) {
+                    const overflow = getComputedStyle(a).overflowX;
+                    if (overflow === 'auto' || overflow === 'scroll') return a.getBoundingClientRect().right > window.innerWidth + 1;
+                    if ((overflow === 'hidden' || overflow === 'clip') && right > a.getBoundingClientRect().right + 1) return true;
+                }
+                return right > window.innerWidth + 1;
+            }).map(t => (t.closest('.cell') || t).id || t.outerHTML.slice(0, 80)),
+            collapsed: document.querySelectorAll('.tag_hide-input').length,
+            shownCode: [...document.querySelectorAll('.tag_hide-input .cell_input')].filter(e => {
+                const toggle = e.closest('details');
+                return !toggle || toggle.open || e.checkVisibility();
+            }).length,
         })"""
     )
     page.screenshot(path=str(screenshot), full_page=True)
@@ -83,7 +104,7 @@ def test_pages_render_offline_without_errors(site, browser, tmp_path):
     pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html") if p.parent.name != "_static")
     pages = [p for p in pages if p not in ("genindex.html", "search.html")]
     assert "book/intro.html" in pages and "book/01_networks_metrics_data.html" in pages
-    total_math = 0
+    total_math = collapsed = 0
     for rel in pages:
         info, errors, outside = _visit(browser, f"{base}/{rel}", tmp_path / (rel.replace("/", "_") + ".png"))
         assert not errors, f"{rel}: console errors {errors}"
@@ -91,10 +112,14 @@ def test_pages_render_offline_without_errors(site, browser, tmp_path):
         broken = [src for src, ok in info["images"] if not ok]
         assert not broken, f"{rel}: images not loaded {broken}"
         assert info["rawMath"] == 0, f"{rel}: {info['rawMath']} maths blocks not typeset"
+        assert not info["clipped"], f"{rel}: tables cut off at {VIEWPORT['width']} px: {info['clipped']}"
+        assert info["shownCode"] == 0, f"{rel}: {info['shownCode']} hide-input cells show their code"
+        collapsed += info["collapsed"]
         total_math += info["math"]
         if rel == "book/01_networks_metrics_data.html":
             assert len(info["images"]) >= 5, "the first chapter's figures are missing"
     assert total_math > 0, "no maths rendered anywhere (MathJax not loaded?)"
+    assert collapsed > 0, "no collapsed code cell anywhere (hide-input not rendered?)"
 
 
 def test_the_bundled_mathjax_carries_its_licence(site):

@@ -226,6 +226,9 @@ def test_dip_experiment_at_smoke_scale(tmp_path):
     n = pe.dip_config("smoke").n_images
     assert (frame[["diverged_n", "stagnated_n", "successful_n"]].sum(axis=1) == n).all()
     assert pe.dip(pe.dip_config("smoke"), store=store) == result  # stored and reused
+    # the reference's seed spread: its run alone at seed 0 is the same arm, bit for bit, as in the full run
+    alone = pe.dip_reference(pe.dip_config("smoke"), store=store)
+    assert set(alone["runs"]) == {pe.REFERENCE} and alone["runs"][pe.REFERENCE] == result["runs"][pe.REFERENCE]
     with pytest.raises(ValueError, match="multiple of 8"):
         pe.dip_config("smoke", image_size=20)
 

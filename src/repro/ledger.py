@@ -13,7 +13,7 @@ import contextlib
 
 import pandas as pd
 
-from repro import claims
+from repro import claims, report
 from repro.awa import claims as awa_claims
 from repro.data.folders import ENTRY_POINTS
 from repro.mtadam import claims as mtadam_claims
@@ -93,9 +93,8 @@ def counts(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell(value) -> str:
-    if isinstance(value, float):
-        return "–" if value != value else f"{value:.3g}"
-    return str(value).replace("|", "\\|")
+    """A Markdown table cell: :func:`repro.report.cell` (3 significant digits, blanks as "–"), pipes escaped."""
+    return report.cell(value).replace("|", "\\|")
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:

@@ -4,15 +4,25 @@ r"""Building the book's tables: paper vs ours side by side, verdicts computed fr
 * :func:`verdict_table` — verdicts as a DataFrame for display.
 * :func:`side_by_side` — the paper's numbers (from :mod:`repro.paper_tables`) next to ours.
 * :func:`deviations` — the committed list of deviations from the papers (``data/deviations.csv``).
+* :func:`seed_spread` — one method's seed-to-seed spread (:data:`SEEDS`), the noise a comparison must beat.
+* :func:`shown` / :func:`cell` — a table as the reader sees it: numbers rounded, blanks as "–".
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+import math
+from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from repro.paths import data_dir
+
+#: The seeds of every reference method's spread under a table (the ledger's minimum, ``claims.MIN_SEEDS``,
+#: paired: seed s fixes the initialisation and the batches of every arm).
+SEEDS = (0, 1, 2)
+#: How a missing value (a cell the paper does not report, a count with no member) is shown.
+BLANK = "–"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,3 +67,36 @@ def deviations(papers: "Iterable[str] | None" = None) -> pd.DataFrame:
     if papers is not None:
         table = table[table.paper.isin(list(papers) + ["all"])]
     return table.reset_index(drop=True)
+
+
+def seed_spread(by_seed: "Mapping[int, Mapping[str, float]]", metrics: "Sequence[str] | None" = None) -> pd.DataFrame:
+    r"""One method's seed-to-seed spread: a row per metric with its value at each seed, the mean, the
+    sample standard deviation :math:`s = \sqrt{\sum_i (x_i - \bar x)^2 / (k - 1)}` over the :math:`k`
+    seeds (NaN for one seed) and the range (max - min). ``by_seed`` maps a seed to the run's metrics."""
+    if not by_seed:
+        raise ValueError("seed_spread needs at least one seed's metrics")
+    seeds = sorted(by_seed)
+    metrics = list(metrics or by_seed[seeds[0]])
+    values = np.array([[float(by_seed[s][m]) for s in seeds] for m in metrics])
+    out = pd.DataFrame(values, index=pd.Index(metrics, name="metric"), columns=[f"seed {s}" for s in seeds])
+    out["mean"] = values.mean(axis=1)
+    out["sd"] = values.std(axis=1, ddof=1) if len(seeds) > 1 else np.nan
+    out["range"] = values.max(axis=1) - values.min(axis=1)
+    return out
+
+
+def cell(value, digits: "int | None" = None) -> str:
+    """One table cell as text: a float to ``digits`` decimals (3 significant digits when ``None``),
+    a missing value as :data:`BLANK`, anything else as ``str``."""
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return BLANK
+        return f"{value:.3g}" if digits is None else f"{value:.{digits}f}"
+    if value is None or value is pd.NA:
+        return BLANK
+    return str(value)
+
+
+def shown(table: pd.DataFrame, digits: "int | None" = None) -> pd.DataFrame:
+    """``table`` as the reader sees it (every cell through :func:`cell`): the values' text, blanks as "–"."""
+    return table.apply(lambda column: column.map(lambda v: cell(v, digits)))

@@ -6,6 +6,8 @@
   gradient source on held-out photos; the stability rules and the final quality.
 * :func:`inversion` — Tables 2/7 (right), Figs. 4/11/15, Table 4 "Im2SG": latent inversion of a small
   generator trained on photo-bank crops (no StyleGAN offline), MSE warm start then each loss.
+* :func:`reference_runs` — the seed spread of :data:`REFERENCE` in each of the three (its runs alone
+  at the other seeds of :data:`repro.report.SEEDS`: ``dip_reference``, ``inversion_reference``, ``heads_reference``).
 * :func:`heads` — Tables 3/8, Figs. 6/12/13, Table 4 "Heads": few-shot fine-tuning of a pretrained
   sketch-to-photo generator on 8 crops of one held-out photo, scored on 8 other crops of it.
 
@@ -30,6 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from repro import report
 from repro.config import ExperimentConfig, Scale, parse_scale
 from repro.data.folders import ImageFolder, dataset_path
 from repro.data.images import resize, to_tensor, to_uint8_images
@@ -51,6 +54,9 @@ PGNS = {"ResNet-4": ("pgn_resnet4", "constrained"), "ResNet-6": ("pgn_resnet6", 
 VARIANTS = {"Direct grad. ResNet-4": ("pgn_resnet4", "direct"), "Unconstr. proxy ResNet-4": ("pgn_resnet4", "proxy")}
 ALL_PGNS = {**PGNS, **VARIANTS}
 BASELINES = ("MSE", "PL-VGG-16", "PL-AlexNet")
+#: The loss every quality table is read against (the true perceptual loss the PGNs approximate); its
+#: seed-to-seed spread is shown under each table (:func:`reference_runs`).
+REFERENCE = "PL-VGG-16"
 #: The PGN whose untrained twin is Table 4's floor, scored on the images the trained one produced.
 CONTROLLED = "ResNet-4"
 
@@ -176,10 +182,20 @@ dip_config = DIPConfig.create
 def dip(cfg: DIPConfig) -> dict:
     """Every source drives DIP on the same images; per source: the tracked true perceptual loss, each
     image's stability outcome, the final quality and (PGNs) the final gradient cosine."""
+    return _dip(cfg)
+
+
+@experiment("pgn/dip_reference")
+def dip_reference(cfg: DIPConfig) -> dict:
+    """:data:`REFERENCE` alone driving DIP, as in :func:`dip` (its seed spread, :func:`reference_runs`)."""
+    return _dip(cfg, (REFERENCE,))
+
+
+def _dip(cfg: DIPConfig, names: "tuple | None" = None) -> dict:
     targets = held_out_photos(cfg, cfg.n_images).to(device())
     vgg, _ = _losses()
     out = {"targets": to_uint8_images(targets), "runs": {}}
-    for name, source in tqdm(sources(cfg.scale, seed=cfg.seed).items(), desc="DIP sources"):
+    for name, source in tqdm(sources(cfg.scale, names, seed=cfg.seed).items(), desc="DIP sources"):
         curve = deep_image_prior(targets, source, vgg, cfg.steps, cfg.lr, cfg.track_every, cfg.seed, cfg.width)
         per_image = np.asarray(curve["perceptual"]).T  # images x tracked iterations
         run = {"iterations": curve["iterations"], "perceptual": per_image,
@@ -230,6 +246,16 @@ def _score(images: torch.Tensor, targets: torch.Tensor) -> dict:
 def inversion(cfg: InversionConfig) -> dict:
     """Train the generator on train-split crops, invert test-split crops: MSE warm start, then each loss
     (PL-VGG-16 + 1 MSE, PGNs + 20 MSE as in the paper), and ResNet-4 with each lambda_MSE of Fig. 15."""
+    return _inversion(cfg, BASELINES + tuple(PGNS))
+
+
+@experiment("pgn/inversion_reference")
+def inversion_reference(cfg: InversionConfig) -> dict:
+    """:data:`REFERENCE` alone, as in :func:`inversion` (generator, warm start; no Fig. 15 sweep)."""
+    return _inversion(cfg, (REFERENCE,))
+
+
+def _inversion(cfg: InversionConfig, names: tuple) -> dict:
     vgg, _ = _losses()
     train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size).to(device())
     generator, gen_losses = train_generator(train, cfg.generator_steps, seed=cfg.seed)
@@ -237,7 +263,7 @@ def inversion(cfg: InversionConfig) -> dict:
     warm = invert(generator, targets, mse_source(), cfg.warm_steps, lr=cfg.lr)
     out = {"targets": to_uint8_images(targets), "generator_loss": gen_losses, "warm": _score(render(generator, warm), targets),
            "runs": {}, "sweep": {}}
-    srcs = sources(cfg.scale, BASELINES + tuple(PGNS), cfg.seed)
+    srcs = sources(cfg.scale, names, cfg.seed)
     weights = {"MSE": 0.0, "PL-VGG-16": cfg.lambda_vgg, "PL-AlexNet": cfg.lambda_vgg}
     for name, source in tqdm(srcs.items(), desc="inversion sources"):
         images = render(generator, invert(generator, targets, source.plus_mse(weights.get(name, cfg.lambda_pgn)), cfg.steps, warm, cfg.lr))
@@ -246,7 +272,7 @@ def inversion(cfg: InversionConfig) -> dict:
             out["runs"][name]["cosine"] = true_gradient_cosine(source, vgg, images, targets)
         if source.control is not None:
             out["untrained_cosine"] = true_gradient_cosine(source.control, vgg, images, targets)
-    for lam in cfg.sweep:  # Fig. 15: ResNet-4 + lambda_MSE * MSE (the main run is lambda_MSE = lambda_pgn)
+    for lam in cfg.sweep if "ResNet-4" in srcs else ():  # Fig. 15: ResNet-4 + lambda_MSE * MSE (the main run is lambda_MSE = lambda_pgn)
         if lam == cfg.lambda_pgn:
             out["sweep"][f"{lam:g}"] = {k: out["runs"]["ResNet-4"][k] for k in ("quality", "images")}
             continue
@@ -299,6 +325,16 @@ def heads(cfg: HeadsConfig) -> dict:
     """Pretrain a sketch -> photo generator on train-split crops (MSE + PL-VGG-16), then for each
     subject (a test photo) fine-tune a copy on its 8 "train" frames with each loss for ``steps``
     iterations and score the 8 "train" and 8 "holdout" frames."""
+    return _heads(cfg, BASELINES + tuple(PGNS))
+
+
+@experiment("pgn/heads_reference")
+def heads_reference(cfg: HeadsConfig) -> dict:
+    """:data:`REFERENCE` alone, as in :func:`heads` (same pretraining, subjects and fine-tuning)."""
+    return _heads(cfg, (REFERENCE,))
+
+
+def _heads(cfg: HeadsConfig, names: tuple) -> dict:
     vgg, _ = _losses()
     torch.manual_seed(cfg.seed)
     train = random_crops(cfg.n_train, cfg.image_size, split="train", seed=cfg.seed, max_side=4 * cfg.image_size).to(device())
@@ -307,7 +343,7 @@ def heads(cfg: HeadsConfig) -> dict:
     fit(base, edge_sketch(train), train, pretrain, cfg.pretrain_steps, cfg.pretrain_lr, batch=cfg.batch, seed=cfg.seed, desc="pretrain")
     subjects = [s for s in photo_ids("test")][: cfg.n_subjects]
     weights = {"MSE": 0.0, "PL-VGG-16": 0.0, "PL-AlexNet": 0.0}  # the paper: VGG alone, PGNs + 20 MSE
-    srcs = sources(cfg.scale, BASELINES + tuple(PGNS), cfg.seed)
+    srcs = sources(cfg.scale, names, cfg.seed)
     out = {"subjects": subjects, "runs": {name: {"train": [], "holdout": [], "cosine": []} for name in ["pretrained", *srcs]}, "frames": {}, "untrained_cosine": []}
     for subject in tqdm(subjects, desc="subjects"):
         frames = subject_frames(cfg, subject).to(device())
@@ -327,3 +363,15 @@ def heads(cfg: HeadsConfig) -> dict:
             if source is not None and source.control is not None:
                 out["untrained_cosine"].extend(true_gradient_cosine(source.control, vgg, images["train"], shots))
     return out
+
+
+# ---- the reference's seed spread --------------------------------------------------------------------------
+_REFERENCE_OF = {"pgn/dip": dip_reference, "pgn/inversion": inversion_reference, "pgn/heads": heads_reference}
+
+
+def reference_runs(main, cfg: ExperimentConfig) -> dict:
+    """``{seed: result}`` at every seed of :data:`repro.report.SEEDS` for :data:`REFERENCE` in experiment
+    ``main`` (:func:`dip`, :func:`inversion` or :func:`heads`): ``main``'s own run at ``cfg.seed``, the
+    reference-only experiment at the others (the same arm: a seed fixes the arm's initialisation and data)."""
+    reference = _REFERENCE_OF[main.experiment_name]
+    return {s: (main if s == cfg.seed else reference)(dataclasses.replace(cfg, seed=s)) for s in report.SEEDS}

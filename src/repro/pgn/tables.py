@@ -13,6 +13,7 @@ Tables 3/8             :func:`quality_frame` on the talking-heads runs (train / 
 Table 4                :func:`cosine_frame`
 Figs. 7/14             :func:`proxy_targets`
 Fig. 5 (stand-in)      :func:`pairwise_wins` (LPIPS, not people)
+under Tables 2/3/5     :func:`reference_spread`, :func:`stability_spread`: PL-VGG-16's seed-to-seed spread
 =====================  ==============================================================
 """
 from __future__ import annotations
@@ -21,9 +22,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from repro import report
 from repro.config import parse_scale
 from repro.data.images import to_uint8_images
-from repro.pgn.experiments import ALL_PGNS, BASELINES, PGNS, pgn_scale
+from repro.pgn.experiments import ALL_PGNS, BASELINES, PGNS, REFERENCE, pgn_scale
 from repro.pgn import checkpoints
 from repro.pgn.pgn import denormalize, normalize
 
@@ -74,6 +76,18 @@ def cost_ratios(cost: dict, size: "int | None" = None) -> pd.DataFrame:
 # ---- Table 5 -------------------------------------------------------------------------------------------
 TABLE5_ROWS = {"Direct grad. ResNet-4": ("Direct grad.", "ResNet-8"), "Unconstr. proxy ResNet-4": ("Unconstr. proxy", "ResNet-8"),
                **{name: ("Constrained proxy", name) for name in PGN_NAMES}}
+
+
+def stability_spread(runs: dict) -> pd.DataFrame:
+    """Table 5's noise: the seed spread of :data:`REFERENCE`'s DIP outcome counts and final/best ratio,
+    from ``{seed: DIP result}`` (:func:`repro.pgn.experiments.reference_runs` of :func:`~repro.pgn.experiments.dip`)."""
+    def row(result):
+        run = result["runs"][REFERENCE]
+        outcomes = [s["outcome"] for s in run["stability"]]
+        curves = np.asarray(run["perceptual"], dtype=float)
+        return {**{f"{o}_n": outcomes.count(o) for o in ("diverged", "stagnated", "successful")},
+                "final_over_best": float(np.mean(curves[:, -1] / np.nanmin(curves, axis=1)))}
+    return report.seed_spread({s: row(r) for s, r in runs.items()})
 
 
 def stability_frame(dip: dict) -> pd.DataFrame:
@@ -129,6 +143,15 @@ def heads_quality(heads: dict, split: str) -> dict:
     for name, run in heads["runs"].items():
         out[name] = {m: [v for subject in run[split] for v in subject[m]] for m in METRICS}
     return out
+
+
+def reference_spread(runs: dict, split: "str | None" = None) -> pd.DataFrame:
+    """The seed-to-seed spread (:func:`repro.report.seed_spread`) of :data:`REFERENCE`'s mean quality
+    over images, from ``{seed: result}`` (:func:`repro.pgn.experiments.reference_runs`); ``split``
+    (``train`` | ``holdout``) for the talking-heads runs."""
+    def quality(result):
+        return heads_quality(result, split)[REFERENCE] if split else result["runs"][REFERENCE]["quality"]
+    return report.seed_spread({s: {m: float(np.mean(quality(r)[m])) for m in METRICS} for s, r in runs.items()}, METRICS)
 
 
 def means(frame: pd.DataFrame, prefix: str, metric: str) -> pd.Series:

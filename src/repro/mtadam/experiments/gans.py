@@ -1,14 +1,18 @@
 r"""What the GAN tables of MTAdam (Tables 2-4: pix2pix, CycleGAN, SRGAN) share: their rows, the
 loop that trains the rows one after another with a checkpoint after each, and the image-to-image
-evaluation of Tables 2-3 (L1 and L2 on 0-255 pixels, NMSE, FID against the targets).
+evaluation of Tables 2-3 (L1 and L2 on 0-255 pixels, NMSE, FID against the targets), and the seed
+spread of the tables' reference row (:data:`REFERENCE`, :func:`reference_runs`).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
-from repro import metrics
+from repro import metrics, report
 
 #: The rows of Tables 2-4: (name, generator optimiser, loss-weight setting).
 METHODS: tuple[tuple[str, str, str], ...] = (
@@ -18,6 +22,9 @@ METHODS: tuple[tuple[str, str, str], ...] = (
     ("Unbalanced-MTAdam", "MTAdam", "unbalanced"),
     ("Balanced-Adam", "Adam", "balanced"),
 )
+#: The row whose seed-to-seed spread each of Tables 2-5 shows: MTAdam on the unbalanced weights, the row
+#: every comparison of the tables involves (Table 5's full method).
+REFERENCE = "Unbalanced-MTAdam"
 #: The tables' row order: the trained rows, with the Hyperband search before balanced Adam.
 ORDER = [m[0] for m in METHODS[:4]] + ["Hyperband-FID", "Balanced-Adam"]
 
@@ -54,3 +61,18 @@ def evaluate(fake: torch.Tensor, target: torch.Tensor, target_features: "np.ndar
            "NMSE": float(metrics.nmse(fake, target).mean())}
     row["FID"] = float("nan") if target_features is None else metrics.frechet_distance(metrics.inception_features(fake), target_features)
     return row
+
+
+def reference_runs(run, reference, cfg) -> dict:
+    """``{seed: final metrics}`` of :data:`REFERENCE` at every seed of :data:`repro.report.SEEDS`: the
+    table's own run (``run``) at ``cfg.seed``, the reference-only experiment (``reference``) at the others."""
+    return {s: run(cfg)["methods"][REFERENCE]["final"] if s == cfg.seed else reference(dataclasses.replace(cfg, seed=s))
+            for s in report.SEEDS}
+
+
+def reference_spread(module, configs: dict) -> pd.DataFrame:
+    """The seed spread (:func:`repro.report.seed_spread`) of :data:`REFERENCE` for each ``{task: config}``
+    of ``module`` (``pix2pix``, ``cyclegan`` or ``srgan``: its ``run`` and ``reference`` experiments), rows
+    ``(task, metric)``."""
+    return pd.concat({task: report.seed_spread(reference_runs(module.run, module.reference, cfg)) for task, cfg in configs.items()},
+                     names=["task"])
