@@ -14,6 +14,7 @@ by a small frozen random network with the same (N, 2048) output. Every other net
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib
 import re
@@ -136,12 +137,17 @@ def _train_pgn(root, store):
     train_and_save("paper", data_root=root, steps=1, image_size=32, batch_size=3, width=8, ae_width=4, log_every=1)
 
 
-def _pgn(name: str, **sizes):
+def _pgn(name: str, reference: bool = False, **sizes):
     def start(root, store):
         from repro.pgn import experiments as pe
 
-        getattr(pe, name)(getattr(pe, f"{name}_config")("paper", data_root=root, **sizes), store=store)
+        getattr(pe, f"{name}_reference" if reference else name)(getattr(pe, f"{name}_config")("paper", data_root=root, **sizes), store=store)
     return start
+
+
+PGN_SIZES = {"dip": dict(image_size=32, n_images=2, steps=2, track_every=1, width=8),
+             "inversion": dict(n_images=2, generator_steps=2, n_train=8, warm_steps=1, steps=1, sweep=(0.0, 20.0)),
+             "heads": dict(image_size=32, n_subjects=1, shots=2, pretrain_steps=1, n_train=8, batch=4, steps=1, width=8)}
 
 
 AWA_SIZES = dict(image_size=16, width=8, batch_size=4, steps=1, finetune_steps=0, n_test=2, n_samples=2)
@@ -173,28 +179,28 @@ CYCLEGAN_SIZES = dict(image_size=16, ngf=8, ndf=8, n_blocks=1, n_val=2, epochs=1
                       hyperband_trials=1, n_samples=2)
 
 
-def _pix2pix(task: str, ablation: bool = False):
+def _pix2pix(task: str, ablation: bool = False, reference: bool = False):
     def start(root, store):
         from repro.mtadam.experiments import ablation as mtadam_ablation, pix2pix as mtadam_pix2pix
 
-        fn = mtadam_ablation.run_pix2pix if ablation else mtadam_pix2pix.run
+        fn = mtadam_ablation.run_pix2pix if ablation else mtadam_pix2pix.reference if reference else mtadam_pix2pix.run
         fn(mtadam_pix2pix.config(task, "paper", data_root=root, **PIX2PIX_SIZES), store=store)
     return start
 
 
-def _cyclegan(task: str, ablation: bool = False):
+def _cyclegan(task: str, ablation: bool = False, reference: bool = False):
     def start(root, store):
         from repro.mtadam.experiments import ablation as mtadam_ablation, cyclegan as mtadam_cyclegan
 
-        fn = mtadam_ablation.run_cyclegan if ablation else mtadam_cyclegan.run
+        fn = mtadam_ablation.run_cyclegan if ablation else mtadam_cyclegan.reference if reference else mtadam_cyclegan.run
         fn(mtadam_cyclegan.config(task, "paper", data_root=root, **CYCLEGAN_SIZES), store=store)
     return start
 
 
-def _srgan(root, store):
+def _srgan(root, store, reference: bool = False):
     from repro.mtadam.experiments import srgan as mtadam_srgan
 
-    mtadam_srgan.run(mtadam_srgan.config("paper", data_root=root, hr_size=16, eval_size=16, n_train=4, n_val=2, epochs=1,
+    (mtadam_srgan.reference if reference else mtadam_srgan.run)(mtadam_srgan.config("paper", data_root=root, hr_size=16, eval_size=16, n_train=4, n_val=2, epochs=1,
                                          batch_size=2, width=8, n_blocks=1, d_width=8, vgg_layer="relu2_2", fid_every=1,
                                          hyperband_trials=1, n_samples=1), store=store)
 
@@ -204,9 +210,8 @@ STARTS = {
     ("foundation/metric_sanity", ""): _metric_sanity,
     ("repro train-pgn", ""): _train_pgn,
     ("pgn/cost", ""): _pgn("cost", resolutions=(32,), batch=1, repeats=1, memory=False),
-    ("pgn/dip", ""): _pgn("dip", image_size=32, n_images=2, steps=2, track_every=1, width=8),
-    ("pgn/inversion", ""): _pgn("inversion", n_images=2, generator_steps=2, n_train=8, warm_steps=1, steps=1, sweep=(0.0, 20.0)),
-    ("pgn/heads", ""): _pgn("heads", image_size=32, n_subjects=1, shots=2, pretrain_steps=1, n_train=8, batch=4, steps=1, width=8),
+    **{(f"pgn/{name}{suffix}", ""): _pgn(name, reference=bool(suffix), **sizes)
+       for name, sizes in PGN_SIZES.items() for suffix in ("", "_reference")},
     ("awa/run", "places2"): _awa("run", "places2"),
     ("awa/run", "paris_streetview"): _awa("run", "paris_streetview"),
     ("awa/run", "celeba"): _awa("run", "celeba"),
@@ -217,7 +222,12 @@ STARTS = {
     ("mtadam/table2_pix2pix", "photo2map"): _pix2pix("photo2map"),
     ("mtadam/table3_cyclegan", "photo2falsecolour"): _cyclegan("photo2falsecolour"),
     ("mtadam/table3_cyclegan", "photo2map"): _cyclegan("photo2map"),
+    ("mtadam/table2_reference", "labels2photo"): _pix2pix("labels2photo", reference=True),
+    ("mtadam/table2_reference", "photo2map"): _pix2pix("photo2map", reference=True),
+    ("mtadam/table3_reference", "photo2falsecolour"): _cyclegan("photo2falsecolour", reference=True),
+    ("mtadam/table3_reference", "photo2map"): _cyclegan("photo2map", reference=True),
     ("mtadam/table4_srgan", ""): _srgan,
+    ("mtadam/table4_reference", ""): functools.partial(_srgan, reference=True),
     ("mtadam/table5_pix2pix", "labels2photo"): _pix2pix("labels2photo", ablation=True),
     ("mtadam/table5_cyclegan", "photo2falsecolour"): _cyclegan("photo2falsecolour", ablation=True),
 }
@@ -226,7 +236,7 @@ def _name(key: tuple) -> str:
 
 
 #: Entry points that use the trained paper-scale PGNs (``repro train-pgn --scale paper`` runs first).
-NEEDS_PGNS = {"pgn/dip", "pgn/inversion", "pgn/heads"}
+NEEDS_PGNS = {f"pgn/{name}{suffix}" for name in ("dip", "inversion", "heads") for suffix in ("", "_reference")}
 
 
 class TinyInception(torch.nn.Module):

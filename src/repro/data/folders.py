@@ -24,33 +24,37 @@ introduction's block and starts every paper-scale entry point on it)::
           read by repro train-pgn (PGN 1-5)
       imagenet_val/
           ImageNet validation images, any sub-folders
-          read by foundation/metric_sanity (Ch. 1), pgn/dip (PGN 2), mtadam/table4_srgan (MTAdam 4)
+          read by foundation/metric_sanity (Ch. 1), pgn/dip, pgn/dip_reference (PGN 2),
+          mtadam/table4_srgan, mtadam/table4_reference (MTAdam 4)
       facades/{train,val,test}/
           pix2pix facades, A|B side by side
-          read by mtadam/table2_pix2pix (MTAdam 2), mtadam/table5_pix2pix (MTAdam 5)
+          read by mtadam/table2_pix2pix, mtadam/table2_reference (MTAdam 2), mtadam/table5_pix2pix
+          (MTAdam 5)
       maps/{train,val}/
           pix2pix maps, A|B side by side; val/ is the test set (pix2pix's split; Hyperband validates on
           its first n_val)
-          read by mtadam/table2_pix2pix (MTAdam 2), mtadam/table3_cyclegan (MTAdam 3)
+          read by mtadam/table2_pix2pix, mtadam/table2_reference (MTAdam 2), mtadam/table3_cyclegan,
+          mtadam/table3_reference (MTAdam 3)
       horse2zebra/{trainA,trainB,testA,testB}/
           CycleGAN horse2zebra photos
-          read by mtadam/table3_cyclegan (MTAdam 3), mtadam/table5_cyclegan (MTAdam 5)
+          read by mtadam/table3_cyclegan, mtadam/table3_reference (MTAdam 3), mtadam/table5_cyclegan
+          (MTAdam 5)
       set14/
           Set14 high-resolution images
-          read by mtadam/table4_srgan (MTAdam 4)
+          read by mtadam/table4_srgan, mtadam/table4_reference (MTAdam 4)
       bsd100/
           BSD100 high-resolution images
-          read by mtadam/table4_srgan (MTAdam 4)
+          read by mtadam/table4_srgan, mtadam/table4_reference (MTAdam 4)
       mnist/
           the four MNIST IDX files (train-images-idx3-ubyte, ... t10k-labels-idx1-ubyte; .gz or not)
           read by mtadam/table1_mnist (MTAdam 1)
     read nothing under data_root, at any scale:
       pgn/cost (PGN 1), mtadam/step_costs (MTAdam 1)
           benchmarks: time and memory on random tensors
-      pgn/inversion (PGN 3)
+      pgn/inversion, pgn/inversion_reference (PGN 3)
           an analogue on the photo bank: no StyleGAN or FFHQ exists offline, so a small generator is
           trained on photo-bank crops and inverted
-      pgn/heads (PGN 4)
+      pgn/heads, pgn/heads_reference (PGN 4)
           an analogue on the photo bank: no talking-heads model or VoxCeleb2 exists offline, so a
           "person" is a held-out photo and its "frames" are crops of it
 
@@ -94,15 +98,21 @@ ENTRY_POINTS: dict[str, str] = {
     "repro train-pgn": "PGN 1-5",
     "pgn/cost": "PGN 1",
     "pgn/dip": "PGN 2",
+    "pgn/dip_reference": "PGN 2",
     "pgn/inversion": "PGN 3",
+    "pgn/inversion_reference": "PGN 3",
     "pgn/heads": "PGN 4",
+    "pgn/heads_reference": "PGN 4",
     "awa/run": "AWA 1-4",
     "awa/classical": "AWA 1-4",
     "mtadam/step_costs": "MTAdam 1",
     "mtadam/table1_mnist": "MTAdam 1",
     "mtadam/table2_pix2pix": "MTAdam 2",
+    "mtadam/table2_reference": "MTAdam 2",
     "mtadam/table3_cyclegan": "MTAdam 3",
+    "mtadam/table3_reference": "MTAdam 3",
     "mtadam/table4_srgan": "MTAdam 4",
+    "mtadam/table4_reference": "MTAdam 4",
     "mtadam/table5_pix2pix": "MTAdam 5",
     "mtadam/table5_cyclegan": "MTAdam 5",
 }
@@ -117,24 +127,25 @@ LAYOUT: tuple[Folder, ...] = (
            "run's image size, the first n_test of each scored bin (training masks are drawn at every scale)", _AWA),
     Folder("imagenet_train", (), "ImageNet training images, any sub-folders", ("repro train-pgn",)),
     Folder("imagenet_val", (), "ImageNet validation images, any sub-folders",
-           ("foundation/metric_sanity", "pgn/dip", "mtadam/table4_srgan")),
+           ("foundation/metric_sanity", "pgn/dip", "pgn/dip_reference", "mtadam/table4_srgan", "mtadam/table4_reference")),
     Folder("facades", ("train", "val", "test"), "pix2pix facades, A|B side by side",
-           ("mtadam/table2_pix2pix", "mtadam/table5_pix2pix")),
+           ("mtadam/table2_pix2pix", "mtadam/table2_reference", "mtadam/table5_pix2pix")),
     Folder("maps", ("train", "val"), "pix2pix maps, A|B side by side; val/ is the test set (pix2pix's split; "
-           "Hyperband validates on its first n_val)", ("mtadam/table2_pix2pix", "mtadam/table3_cyclegan")),
+           "Hyperband validates on its first n_val)",
+           ("mtadam/table2_pix2pix", "mtadam/table2_reference", "mtadam/table3_cyclegan", "mtadam/table3_reference")),
     Folder("horse2zebra", ("trainA", "trainB", "testA", "testB"), "CycleGAN horse2zebra photos",
-           ("mtadam/table3_cyclegan", "mtadam/table5_cyclegan")),
-    Folder("set14", (), "Set14 high-resolution images", ("mtadam/table4_srgan",)),
-    Folder("bsd100", (), "BSD100 high-resolution images", ("mtadam/table4_srgan",)),
+           ("mtadam/table3_cyclegan", "mtadam/table3_reference", "mtadam/table5_cyclegan")),
+    Folder("set14", (), "Set14 high-resolution images", ("mtadam/table4_srgan", "mtadam/table4_reference")),
+    Folder("bsd100", (), "BSD100 high-resolution images", ("mtadam/table4_srgan", "mtadam/table4_reference")),
     Folder("mnist", (), "the four MNIST IDX files (train-images-idx3-ubyte, ... t10k-labels-idx1-ubyte; .gz or not)",
            ("mtadam/table1_mnist",)),
 )
 #: Entry points that read nothing under ``data_root`` at any scale, grouped by the reason.
 READS_NOTHING: dict[tuple[str, ...], str] = {
     ("pgn/cost", "mtadam/step_costs"): "benchmarks: time and memory on random tensors",
-    ("pgn/inversion",): "an analogue on the photo bank: no StyleGAN or FFHQ exists offline, so a small generator is "
+    ("pgn/inversion", "pgn/inversion_reference"): "an analogue on the photo bank: no StyleGAN or FFHQ exists offline, so a small generator is "
                         "trained on photo-bank crops and inverted",
-    ("pgn/heads",): "an analogue on the photo bank: no talking-heads model or VoxCeleb2 exists offline, so a "
+    ("pgn/heads", "pgn/heads_reference"): "an analogue on the photo bank: no talking-heads model or VoxCeleb2 exists offline, so a "
                     '"person" is a held-out photo and its "frames" are crops of it',
 }
 FOLDERS: dict[str, Folder] = {f.name: f for f in LAYOUT}
