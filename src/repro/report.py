@@ -4,7 +4,8 @@ r"""Building the book's tables: paper vs ours side by side, verdicts computed fr
 * :func:`verdict_table` — verdicts as a DataFrame for display.
 * :func:`side_by_side` — the paper's numbers (from :mod:`repro.paper_tables`) next to ours.
 * :func:`deviations` — the committed list of deviations from the papers (``data/deviations.csv``).
-* :func:`seed_spread` — one method's seed-to-seed spread (:data:`SEEDS`), the noise a comparison must beat.
+* :func:`seed_spread` — one method's seed-to-seed spread (:data:`SEEDS`), the noise a comparison must beat;
+  :func:`at_seeds` gathers its runs.
 * :func:`shown` / :func:`cell` — a table as the reader sees it: numbers rounded, blanks as "–".
 """
 from __future__ import annotations
@@ -67,6 +68,12 @@ def deviations(papers: "Iterable[str] | None" = None) -> pd.DataFrame:
     if papers is not None:
         table = table[table.paper.isin(list(papers) + ["all"])]
     return table.reset_index(drop=True)
+
+
+def at_seeds(cfg, own, other) -> dict:
+    """``{seed: result}`` at every seed of :data:`SEEDS`: ``own(cfg)`` at ``cfg.seed`` (the table's own run)
+    and ``other`` (the reference run alone) on ``cfg`` with each other seed."""
+    return {s: (own if s == cfg.seed else other)(dataclasses.replace(cfg, seed=s)) for s in SEEDS}
 
 
 def seed_spread(by_seed: "Mapping[int, Mapping[str, float]]", metrics: "Sequence[str] | None" = None) -> pd.DataFrame:

@@ -373,5 +373,4 @@ def reference_runs(main, cfg: ExperimentConfig) -> dict:
     """``{seed: result}`` at every seed of :data:`repro.report.SEEDS` for :data:`REFERENCE` in experiment
     ``main`` (:func:`dip`, :func:`inversion` or :func:`heads`): ``main``'s own run at ``cfg.seed``, the
     reference-only experiment at the others (the same arm: a seed fixes the arm's initialisation and data)."""
-    reference = _REFERENCE_OF[main.experiment_name]
-    return {s: (main if s == cfg.seed else reference)(dataclasses.replace(cfg, seed=s)) for s in report.SEEDS}
+    return report.at_seeds(cfg, main, _REFERENCE_OF[main.experiment_name])

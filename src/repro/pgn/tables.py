@@ -78,15 +78,20 @@ TABLE5_ROWS = {"Direct grad. ResNet-4": ("Direct grad.", "ResNet-8"), "Unconstr.
                **{name: ("Constrained proxy", name) for name in PGN_NAMES}}
 
 
+def _final_over_best(run: dict) -> float:
+    """A DIP run's final true perceptual loss over its best, averaged over images."""
+    curves = np.asarray(run["perceptual"], dtype=float)  # images x tracked iterations
+    return float(np.mean(curves[:, -1] / np.nanmin(curves, axis=1)))
+
+
 def stability_spread(runs: dict) -> pd.DataFrame:
     """Table 5's noise: the seed spread of :data:`REFERENCE`'s DIP outcome counts and final/best ratio,
     from ``{seed: DIP result}`` (:func:`repro.pgn.experiments.reference_runs` of :func:`~repro.pgn.experiments.dip`)."""
     def row(result):
         run = result["runs"][REFERENCE]
         outcomes = [s["outcome"] for s in run["stability"]]
-        curves = np.asarray(run["perceptual"], dtype=float)
         return {**{f"{o}_n": outcomes.count(o) for o in ("diverged", "stagnated", "successful")},
-                "final_over_best": float(np.mean(curves[:, -1] / np.nanmin(curves, axis=1)))}
+                "final_over_best": _final_over_best(run)}
     return report.seed_spread({s: row(r) for s, r in runs.items()})
 
 
@@ -103,8 +108,7 @@ def stability_frame(dip: dict) -> pd.DataFrame:
             cols = (("last_it", "last_PL") if outcome == "diverged" else ()) + ("best_it", "best_PL")
             for col in cols:
                 row[f"{outcome}_{col}"] = float(part[col].mean()) if len(part) else np.nan
-        curves = np.asarray(dip["runs"][name]["perceptual"], dtype=float)  # images x tracked iterations
-        row["final_over_best"] = float(np.mean(curves[:, -1] / np.nanmin(curves, axis=1)))
+        row["final_over_best"] = _final_over_best(dip["runs"][name])
         rows.append(row)
     return pd.DataFrame(rows)
 

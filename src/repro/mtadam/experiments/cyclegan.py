@@ -268,12 +268,12 @@ def run(cfg: CycleGANConfig, checkpoint) -> dict:
             "sizes": {"train": len(data["train"][0]), "val": len(data["val"][0]), "test": len(test["a"])}}
 
 
-
 @experiment("mtadam/table3_reference")
 def reference(cfg: CycleGANConfig) -> dict:
     """Table 3's reference row (:data:`repro.mtadam.experiments.gans.REFERENCE`) alone, trained as in
     :func:`run`: its final test metrics, for the seed spread (:func:`repro.mtadam.experiments.gans.reference_runs`)."""
     return train(cfg, "MTAdam", cfg.lambda_cycle_unbalanced, datasets(cfg), curve=False)["final"]
+
 
 # ---- tables and verdicts ---------------------------------------------------------------------
 def summary(results: dict[str, dict], names: dict[str, str]) -> pd.DataFrame:

@@ -5,8 +5,6 @@ spread of the tables' reference row (:data:`REFERENCE`, :func:`reference_runs`).
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import torch
@@ -66,8 +64,7 @@ def evaluate(fake: torch.Tensor, target: torch.Tensor, target_features: "np.ndar
 def reference_runs(run, reference, cfg) -> dict:
     """``{seed: final metrics}`` of :data:`REFERENCE` at every seed of :data:`repro.report.SEEDS`: the
     table's own run (``run``) at ``cfg.seed``, the reference-only experiment (``reference``) at the others."""
-    return {s: run(cfg)["methods"][REFERENCE]["final"] if s == cfg.seed else reference(dataclasses.replace(cfg, seed=s))
-            for s in report.SEEDS}
+    return report.at_seeds(cfg, lambda c: run(c)["methods"][REFERENCE]["final"], reference)
 
 
 def reference_spread(module, configs: dict) -> pd.DataFrame:

@@ -209,12 +209,12 @@ def run(cfg: Pix2PixConfig, checkpoint) -> dict:
             "sizes": {k: len(data[k][0]) for k in ("train", "val", "test")}}
 
 
-
 @experiment("mtadam/table2_reference")
 def reference(cfg: Pix2PixConfig) -> dict:
     """Table 2's reference row (:data:`repro.mtadam.experiments.gans.REFERENCE`) alone, trained as in
     :func:`run`: its final test metrics, for the seed spread (:func:`repro.mtadam.experiments.gans.reference_runs`)."""
     return train(cfg, "MTAdam", cfg.lambda_l1_unbalanced, datasets(cfg), curve=False)["final"]
+
 
 # ---- tables and verdicts ---------------------------------------------------------------------
 def summary(results: dict[str, dict], columns: dict[str, str]) -> pd.DataFrame:

@@ -297,12 +297,12 @@ def run(cfg: SRGANConfig, checkpoint) -> dict:
             "sizes": {"train": len(data["train"]), **{k: len(v) for k, v in data["test"].items()}}}
 
 
-
 @experiment("mtadam/table4_reference")
 def reference(cfg: SRGANConfig) -> dict:
     """Table 4's reference row (:data:`repro.mtadam.experiments.gans.REFERENCE`) alone, trained as in
     :func:`run`: its final test metrics, for the seed spread (:func:`repro.mtadam.experiments.gans.reference_runs`)."""
     return train(cfg, "MTAdam", WEIGHTS["unbalanced"], datasets(cfg), curve=False)["final"]
+
 
 # ---- tables and verdicts ---------------------------------------------------------------------
 def summary(results: dict) -> pd.DataFrame:
