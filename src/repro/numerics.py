@@ -23,6 +23,13 @@ results, they are not compared by nbval, and float64 would cost time there for n
 (experiments that measure time or memory) compute in ``float32`` at every scale, since they measure
 the cost of the book's own runs.
 
+**Threads.** The thread count changes the order of parallel reductions, so every stored run
+computes with the same number of threads wherever it runs (:func:`threads_per_run`: one, unless
+``REPRO_THREADS_PER_RUN`` says otherwise; entered by :func:`repro.store.experiment` through
+:func:`threads`): a key means one result whether the run computed in a notebook's kernel, on a
+worker of the runner's local cluster or on a cluster's worker (:mod:`repro.runner`). Two cores are
+used by running two runs side by side, not by two threads in one run.
+
 Code that makes tensors from data follows :func:`torch.get_default_dtype` (see
 :func:`repro.data.images.to_tensor`), so models, data and losses agree on one type; what is
 cached across runs (frozen networks, fixed test sets) is cached per type (:func:`cache_per_dtype`).
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from typing import Callable, Iterator
 
 import torch
@@ -51,6 +59,34 @@ OTHER_CPU: dict[str, str] = {
 }
 
 
+#: Environment variable: threads every stored run computes with (default :data:`THREADS_PER_RUN`).
+THREADS_ENV = "REPRO_THREADS_PER_RUN"
+THREADS_PER_RUN = 1
+
+
+def threads_per_run() -> int:
+    """The threads of every stored run: ``$REPRO_THREADS_PER_RUN`` or :data:`THREADS_PER_RUN`."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return THREADS_PER_RUN
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{THREADS_ENV}={value!r}: give a positive number of threads, or unset it (default {THREADS_PER_RUN})")
+    return int(value)
+
+
+@contextlib.contextmanager
+def threads(count: int) -> Iterator[int]:
+    """Compute with ``count`` torch threads inside the block, and restore the old count after."""
+    previous = torch.get_num_threads()
+    if count != previous:
+        torch.set_num_threads(count)
+    try:
+        yield count
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
+
+
 def describe() -> dict[str, str]:
     """The numeric setting this process runs under (what ``repro numerics`` prints)."""
     import numpy as np
@@ -59,6 +95,7 @@ def describe() -> dict[str, str]:
     return {
         "torch CPU kernels": torch.backends.cpu.get_cpu_capability(),
         "torch threads": str(torch.get_num_threads()),
+        "threads per stored run": str(threads_per_run()),
         "numpy SIMD": ", ".join(features["found"]) or "baseline only",
         **{f"float type at {scale.value}": name for scale, name in FLOAT_TYPES.items()},
     }

@@ -16,6 +16,8 @@ from pathlib import Path
 CACHE_ENV = "REPRO_CACHE"
 #: Environment variable naming the folder of stored results (default ``<cache>/results``).
 RESULTS_ENV = "REPRO_RESULTS"
+#: Environment variable naming the run bank's folder (default ``<repo>/data/bank``; tests point it elsewhere).
+BANK_ENV = "REPRO_BANK"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -51,3 +53,10 @@ def results_dir() -> Path:
     """The folder of stored experiment results (``$REPRO_RESULTS`` or ``<cache>/results``)."""
     value = os.environ.get(RESULTS_ENV)
     return Path(value).expanduser() if value else cache_dir() / "results"
+
+
+def bank_dir() -> Path:
+    """The run bank: committed results of runs too long for the book's build (``$REPRO_BANK`` or
+    ``<repo>/data/bank``; :mod:`repro.bank`)."""
+    value = os.environ.get(BANK_ENV)
+    return Path(value).expanduser() if value else data_dir() / "bank"

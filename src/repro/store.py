@@ -12,6 +12,14 @@ r"""Stored results: every experiment's output is kept under a name derived from 
   rest of the record, written in the same atomic write), checked whenever it is read: an edited,
   truncated or misplaced result gives one :class:`CorruptResultError` naming the file and the fix
   instead of being used.
+* Every run computes with the same number of threads (:func:`repro.numerics.threads_per_run`),
+  so a key means one result wherever it was computed (in this process or on a worker of
+  :mod:`repro.runner`); two workers computing the same key each write a complete record, and the
+  atomic replace leaves one of them.
+* Runs too long for the book's build come from the run bank (:mod:`repro.bank`, committed under
+  ``data/bank/``): when the cache has no result for a key, the store looks there, checks the banked
+  record's sha256 against its entry and its own checksum, and serves it (:meth:`ResultStore.banked`
+  says where it came from). ``REPRO_RECOMPUTE=1`` (``repro book|run --recompute``) ignores the bank.
 * Long runs resume: an experiment may accept a :class:`Checkpoint` and save its state every so
   often; a re-run after an interrupt starts from the last saved state, and the checkpoint is
   removed once the final result is stored. A checkpoint holds tensors, numbers, strings and plain
@@ -38,12 +46,16 @@ import numpy as np
 
 from repro import numerics
 from repro.config import ExperimentConfig
-from repro.paths import results_dir
+from repro.paths import bank_dir, results_dir
 
 C = TypeVar("C", bound=ExperimentConfig)
 
 #: What to do about a corrupt file in the result store (named in every error about one).
 VERIFY_COMMAND = "repro fetch --verify"
+#: Environment variable: ``1`` ignores the run bank, so banked runs are computed again.
+RECOMPUTE_ENV = "REPRO_RECOMPUTE"
+#: The files of one bank entry (``data/bank/<name>/``): the store record and its provenance.
+BANK_RECORD, BANK_ENTRY = "record.json", "entry.json"
 
 
 class CorruptResultError(RuntimeError):
@@ -238,11 +250,47 @@ class Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
-class ResultStore:
-    """Results of experiments, one JSON file per (experiment, config)."""
+def recompute() -> bool:
+    """``$REPRO_RECOMPUTE`` is set (to anything but ``0`` or nothing): the run bank is ignored."""
+    return os.environ.get(RECOMPUTE_ENV, "").strip() not in ("", "0")
 
-    def __init__(self, root: "Path | None" = None):
+
+def bank_index(root: Path) -> dict[tuple[str, str], Path]:
+    """``{(experiment, key): entry folder}`` of the bank at ``root`` (entries whose ``entry.json``
+    cannot be read are left out here; ``repro bank verify`` reports them)."""
+    index = {}
+    for entry in sorted(Path(root).glob(f"*/{BANK_ENTRY}")) if Path(root).is_dir() else []:
+        try:
+            info = json.loads(entry.read_text())
+            index[(info["experiment"], info["key"])] = entry.parent
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return index
+
+
+def load_banked(folder: Path) -> dict:
+    """A bank entry's record, checked against the sha256 its ``entry.json`` lists and its own checksum."""
+    folder = Path(folder)
+    info = json.loads((folder / BANK_ENTRY).read_text())
+    data = (folder / BANK_RECORD).read_bytes()
+    if hashlib.sha256(data).hexdigest() != info["files"][BANK_RECORD]:
+        raise CorruptResultError(f"bank entry {folder} does not match the sha256 of its entry.json; restore it with "
+                                 f"`git checkout -- {folder}` or rebuild it with `{info.get('command', 'repro bank build')}`")
+    return load_record(folder / BANK_RECORD)
+
+
+class ResultStore:
+    """Results of experiments, one JSON file per (experiment, config), backed by the run bank."""
+
+    def __init__(self, root: "Path | None" = None, bank: "Path | None" = None):
         self.root = Path(root) if root is not None else results_dir()
+        self.bank = Path(bank) if bank is not None else bank_dir()
+
+    def banked(self, name: str, cfg: ExperimentConfig) -> "Path | None":
+        """The bank entry serving this run (no result in the cache, the bank consulted), or None."""
+        if recompute() or self.path(name, cfg).is_file():
+            return None
+        return bank_index(self.bank).get((name, cfg.key()))
 
     def path(self, name: str, cfg: ExperimentConfig) -> Path:
         return self.root / name / f"{cfg.key()}.json"
@@ -251,11 +299,13 @@ class ResultStore:
         return Checkpoint(self.root / name / f"{cfg.key()}.ckpt")
 
     def has(self, name: str, cfg: ExperimentConfig) -> bool:
-        return self.path(name, cfg).is_file()
+        return self.path(name, cfg).is_file() or self.banked(name, cfg) is not None
 
     def load(self, name: str, cfg: ExperimentConfig) -> dict:
         path = self.path(name, cfg)
-        record = load_record(path)
+        folder = self.banked(name, cfg)
+        record = load_record(path) if folder is None else load_banked(folder)
+        path = path if folder is None else folder / BANK_RECORD
         if record.get("experiment") != name or record.get("key") != cfg.key() or "result" not in record:
             raise CorruptResultError(
                 f"stored result {path} holds another experiment's record ({record.get('experiment')!r}, "
@@ -333,7 +383,7 @@ def experiment(name: str, *, resumable: bool = False, benchmark: bool = False) -
                 return store.load(name, cfg)
             if _STORED_ONLY.get():
                 raise MissingResultError(name, cfg)
-            with numerics.computing(numerics.dtype_for(cfg.scale, benchmark=benchmark)):
+            with numerics.computing(numerics.dtype_for(cfg.scale, benchmark=benchmark)), numerics.threads(numerics.threads_per_run()):
                 if resumable:
                     checkpoint = store.checkpoint(name, cfg)
                     result = fn(cfg, checkpoint=checkpoint)

@@ -19,8 +19,15 @@ look-ahead, the guidance on a second batch, the generator's own step) bounds wha
 inner product can gain: ``best possible fast / per-term`` is the ratio a JVP of zero cost would
 reach. Ratios, not seconds, are the result:
 both come from the same process on the same machine.
+
+Stored like any experiment (:func:`run`, ``awa/step_costs``; sizes per scale in
+:class:`StepCostConfig`), so a rebuilt book does not time it again. It reads nothing under
+``data_root``: the batches are photo-bank crops at every scale.
 """
 from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
 
 import pandas as pd
 import torch
@@ -28,10 +35,12 @@ import torch
 from repro.awa.awa import AWA, AWAConfig
 from repro.awa.losses import AuxiliaryTerms
 from repro.awa.objective import InpaintingObjective, guidance_metric
+from repro.config import ExperimentConfig, Scale
 from repro.data.masks import irregular_mask
 from repro.data.photos import random_crops
 from repro.numerics import floating
 from repro.runtime import device, median_seconds
+from repro.store import experiment
 from repro.zoo import create_model
 
 
@@ -110,3 +119,32 @@ def step_costs(size: int = 64, batch: int = 8, width: int = 24, generator: str =
     setting = {"size": size, "batch": batch, "generator": generator, "width": width, "params": params,
                "device": str(dev), "threads": torch.get_num_threads(), "repeats": repeats}
     return {"table": table, "ratios": ratios, "max_rel_diff": rel, "setting": setting}
+
+
+@dataclasses.dataclass(frozen=True)
+class StepCostConfig(ExperimentConfig):
+    """The benchmark's setting: crop ``size``, ``batch``, the generator and its ``width``, ``repeats``."""
+
+    size: int = 64
+    batch: int = 8
+    width: int = 24
+    generator: str = "ctsdg_small"
+    params: str = "all"
+    repeats: int = 5
+
+    NAME = "awa.step_costs"
+    PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(size=16, batch=2, width=4, repeats=1),
+                               Scale.CPU: dict(size=64, batch=8, width=24, repeats=5),
+                               Scale.PAPER: dict(size=256, batch=6, width=64, repeats=10)}
+    AT_LEAST_ONE = ("size", "batch", "width", "repeats")
+
+
+#: The config of a scale (:meth:`ExperimentConfig.create`)
+config = StepCostConfig.create
+
+
+@experiment("awa/step_costs", benchmark=True)
+def run(cfg: StepCostConfig) -> dict:
+    """:func:`step_costs` at ``cfg``'s setting; the table as records."""
+    out = step_costs(cfg.size, cfg.batch, cfg.width, cfg.generator, cfg.params, cfg.repeats, cfg.seed)
+    return {**out, "table": out["table"].to_dict("records")}

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from repro import report
+from repro import report, runner
 from repro.awa.losses import TERM_NAMES
 from repro.awa.experiments import METRICS, classical, config, dataset_for, run
 from repro.config import Scale
@@ -51,9 +51,57 @@ BASE_DATASET = "places2"
 OTHER_GENERATORS = {"PRVS": "prvs", "EG2": "edgeconnect"}
 
 
+def _cfg(scale, data_root=None, seed=0, dataset: str = BASE_DATASET, **overrides):
+    """The config of one run on the paper's ``dataset`` (its photo-bank analogue below scale='paper')."""
+    return config(scale, seed=seed, data_root=data_root, dataset=dataset_for(dataset, scale), **overrides)
+
+
 def _run(scale, data_root=None, seed=0, dataset: str = BASE_DATASET, **overrides) -> dict:
-    """One stored run on the paper's ``dataset`` (its photo-bank analogue below scale='paper')."""
-    return run(config(scale, seed=seed, data_root=data_root, dataset=dataset_for(dataset, scale), **overrides))
+    """One stored run (:func:`_cfg`)."""
+    return run(_cfg(scale, data_root, seed, dataset, **overrides))
+
+
+def _classical_cfg(scale, data_root, dataset=BASE_DATASET):
+    return config(scale, data_root=data_root, dataset=dataset_for(dataset, scale))
+
+
+# ---- what each chapter runs (handed to repro.runner.gather before its tables are built) ---------------
+def _fig1_cfgs(scale, data_root):
+    return [_cfg(scale, data_root, weight_p=p, weight_s=s) for p in P_GRID for s in S_GRID]
+
+
+def _table1_cfgs(scale, data_root, dataset=BASE_DATASET):
+    return [_cfg(scale, data_root, seed=s, dataset=dataset, **m) for m in ({}, {"method": "awa"}) for s in SEEDS]
+
+
+def _table2_cfgs(scale, data_root):
+    return [_cfg(scale, data_root, **overrides) for _, overrides in ABLATION.values()]
+
+
+def _table3_cfgs(scale, data_root):
+    return [_cfg(scale, data_root, method=m) for m in REWEIGHTING.values()] + [_cfg(scale, data_root)]
+
+
+def _universality_cfgs(scale, data_root):
+    return [_cfg(scale, data_root, seed=seed, dataset=d, generator=g, **m) for d in UNIVERSALITY.values()
+            for g in OTHER_GENERATORS.values() for m in ({}, {"method": "awa"}) for seed in SEEDS
+            if seed == 0 or not m]  # AWA at seed 0; the fixed-weight reference at every seed (its spread)
+
+
+def _fig4_cfgs(scale, data_root):
+    return [_cfg(scale, data_root, dataset=d, method="awa") for d in ("celeba", "paris_streetview")]
+
+
+def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
+    """The runs of one AWA chapter (``"awa_01"`` ... ``"awa_04"``), as :class:`repro.runner.Run` objects."""
+    cfgs = {"awa_01": lambda: _fig1_cfgs(scale, data_root) + _table1_cfgs(scale, data_root),
+            "awa_02": lambda: _table1_cfgs(scale, data_root),
+            "awa_03": lambda: _table2_cfgs(scale, data_root) + _table3_cfgs(scale, data_root),
+            "awa_04": lambda: _universality_cfgs(scale, data_root) + _fig4_cfgs(scale, data_root)}
+    if chapter not in cfgs:
+        raise ValueError(f"no AWA chapter {chapter!r}; one of {', '.join(cfgs)}")
+    extra = [runner.Run(classical, _classical_cfg(scale, data_root))] if chapter in ("awa_01", "awa_02") else []
+    return [runner.Run(run, c) for c in cfgs[chapter]()] + extra
 
 
 def mean_scores(result: dict) -> dict:
@@ -82,19 +130,16 @@ def universality_spread(scale: str = "cpu", data_root=None, table: str = "IV") -
 
 # ---- Fig. 1 ------------------------------------------------------------------------------------------
 def fig1(scale: str = "cpu", data_root=None) -> pd.DataFrame:
-    rows = []
-    for p in P_GRID:
-        for s in S_GRID:
-            res = _run(scale, data_root, weight_p=p, weight_s=s)
-            rows.append({"weight_p": p, "weight_s": s, "default": (p, s) == (0.1, 250.0), **mean_scores(res)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"weight_p": c.weight_p, "weight_s": c.weight_s, "default": (c.weight_p, c.weight_s) == (0.1, 250.0),
+                          **mean_scores(run(c))} for c in _fig1_cfgs(scale, data_root)])
 
 
 # ---- Table I -------------------------------------------------------------------------------------------
 def table1(scale: str = "cpu", data_root=None, dataset: str = BASE_DATASET) -> dict:
-    base = {s: _run(scale, data_root, seed=s, dataset=dataset) for s in SEEDS}
-    awa = {s: _run(scale, data_root, seed=s, dataset=dataset, method="awa") for s in SEEDS}
-    cls = classical(config(scale, data_root=data_root, dataset=dataset_for(dataset, scale)))
+    cfgs = _table1_cfgs(scale, data_root, dataset)
+    base = {c.seed: run(c) for c in cfgs if c.method == "fixed"}
+    awa = {c.seed: run(c) for c in cfgs if c.method == "awa"}
+    cls = classical(_classical_cfg(scale, data_root, dataset))
     return {"base": base, "awa": awa, "classical": cls, "dataset": dataset}
 
 
@@ -115,15 +160,16 @@ def table1_frame(t1: dict) -> pd.DataFrame:
 # ---- Table II ------------------------------------------------------------------------------------------
 def table2(scale: str = "cpu", data_root=None) -> pd.DataFrame:
     rows = []
-    for exp, (setting, overrides) in ABLATION.items():
-        res = _run(scale, data_root, **overrides)
+    for (exp, (setting, _)), cfg in zip(ABLATION.items(), _table2_cfgs(scale, data_root)):
+        res = run(cfg)
         rows.append({"experiment": exp, "setting": setting, **mean_scores(res), "s/step": res["seconds_per_step"]})
     return pd.DataFrame(rows)
 
 
 # ---- Table III ------------------------------------------------------------------------------------------
 def table3(scale: str = "cpu", data_root=None) -> dict:
-    return {short: _run(scale, data_root, method=m) for short, m in REWEIGHTING.items()} | {"fixed": _run(scale, data_root)}
+    *reweighted, fixed = _table3_cfgs(scale, data_root)
+    return {short: run(c) for short, c in zip(REWEIGHTING, reweighted)} | {"fixed": run(fixed)}
 
 
 def table3_frame(t3: dict) -> pd.DataFrame:
@@ -136,12 +182,11 @@ def table3_frame(t3: dict) -> pd.DataFrame:
 
 # ---- Tables IV and V -------------------------------------------------------------------------------------
 def universality(scale: str = "cpu", data_root=None) -> dict:
-    out = {}
-    for table, dataset in UNIVERSALITY.items():
-        out[table] = {name: {"base": _run(scale, data_root, dataset=dataset, generator=g),
-                             "awa": _run(scale, data_root, dataset=dataset, generator=g, method="awa")}
-                      for name, g in OTHER_GENERATORS.items()}
-    return out
+    cfgs = [c for c in _universality_cfgs(scale, data_root) if c.seed == 0]
+    return {table: {name: {key: run(next(c for c in cfgs if (c.dataset, c.generator, c.method) == (dataset_for(d, scale), g, m)))
+                           for key, m in (("base", "fixed"), ("awa", "awa"))}
+                    for name, g in OTHER_GENERATORS.items()}
+            for table, d in UNIVERSALITY.items()}
 
 
 def universality_frame(tables: dict, table: str) -> pd.DataFrame:
@@ -157,7 +202,7 @@ def universality_frame(tables: dict, table: str) -> pd.DataFrame:
 def fig4(scale: str = "cpu", data_root=None) -> dict:
     """Weight histories of CTSDG + AWA on the paper's two datasets (CelebA and Paris StreetView; their
     analogues ``closeups`` and ``scenes``, whose run is Table I's seed 0)."""
-    return {dataset_for(d, scale): _run(scale, data_root, dataset=d, method="awa") for d in ("celeba", "paris_streetview")}
+    return {c.dataset: run(c) for c in _fig4_cfgs(scale, data_root)}
 
 
 def weight_frame(result: dict) -> pd.DataFrame:

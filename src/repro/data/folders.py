@@ -49,8 +49,8 @@ introduction's block and starts every paper-scale entry point on it)::
           the four MNIST IDX files (train-images-idx3-ubyte, ... t10k-labels-idx1-ubyte; .gz or not)
           read by mtadam/table1_mnist (MTAdam 1)
     read nothing under data_root, at any scale:
-      pgn/cost (PGN 1), mtadam/step_costs (MTAdam 1)
-          benchmarks: time and memory on random tensors
+      awa/step_costs (AWA 1), pgn/cost (PGN 1), mtadam/step_costs (MTAdam 1)
+          benchmarks: time and memory on random tensors or photo-bank crops
       pgn/inversion, pgn/inversion_reference (PGN 3)
           an analogue on the photo bank: no StyleGAN or FFHQ exists offline, so a small generator is
           trained on photo-bank crops and inverted
@@ -105,6 +105,7 @@ ENTRY_POINTS: dict[str, str] = {
     "pgn/heads_reference": "PGN 4",
     "awa/run": "AWA 1-4",
     "awa/classical": "AWA 1-4",
+    "awa/step_costs": "AWA 1",
     "mtadam/step_costs": "MTAdam 1",
     "mtadam/table1_mnist": "MTAdam 1",
     "mtadam/table2_pix2pix": "MTAdam 2",
@@ -142,7 +143,7 @@ LAYOUT: tuple[Folder, ...] = (
 )
 #: Entry points that read nothing under ``data_root`` at any scale, grouped by the reason.
 READS_NOTHING: dict[tuple[str, ...], str] = {
-    ("pgn/cost", "mtadam/step_costs"): "benchmarks: time and memory on random tensors",
+    ("awa/step_costs", "pgn/cost", "mtadam/step_costs"): "benchmarks: time and memory on random tensors or photo-bank crops",
     ("pgn/inversion", "pgn/inversion_reference"): "an analogue on the photo bank: no StyleGAN or FFHQ exists offline, so a small generator is "
                         "trained on photo-bank crops and inverted",
     ("pgn/heads", "pgn/heads_reference"): "an analogue on the photo bank: no talking-heads model or VoxCeleb2 exists offline, so a "

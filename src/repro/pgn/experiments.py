@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from repro import report
+from repro import report, runner
 from repro.config import ExperimentConfig, Scale, parse_scale
 from repro.data.folders import ImageFolder, dataset_path
 from repro.data.images import resize, to_tensor, to_uint8_images
@@ -374,3 +374,9 @@ def reference_runs(main, cfg: ExperimentConfig) -> dict:
     ``main`` (:func:`dip`, :func:`inversion` or :func:`heads`): ``main``'s own run at ``cfg.seed``, the
     reference-only experiment at the others (the same arm: a seed fixes the arm's initialisation and data)."""
     return report.at_seeds(cfg, main, _REFERENCE_OF[main.experiment_name])
+
+
+def chapter_runs(main, cfg: ExperimentConfig) -> list:
+    """The runs of ``main``'s chapter (:func:`repro.runner.gather`): ``main`` at ``cfg.seed`` and its
+    reference alone at the other seeds (:func:`reference_runs`)."""
+    return runner.at_seeds(main, _REFERENCE_OF[main.experiment_name], cfg)

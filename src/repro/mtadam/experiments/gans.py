@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from repro import metrics, report
+from repro import metrics, report, runner
 
 #: The rows of Tables 2-4: (name, generator optimiser, loss-weight setting).
 METHODS: tuple[tuple[str, str, str], ...] = (
@@ -65,6 +65,12 @@ def reference_runs(run, reference, cfg) -> dict:
     """``{seed: final metrics}`` of :data:`REFERENCE` at every seed of :data:`repro.report.SEEDS`: the
     table's own run (``run``) at ``cfg.seed``, the reference-only experiment (``reference``) at the others."""
     return report.at_seeds(cfg, lambda c: run(c)["methods"][REFERENCE]["final"], reference)
+
+
+def chapter_runs(module, configs: dict) -> list:
+    """The runs of a table's chapter (:func:`repro.runner.gather`): ``module.run`` for each ``{task: config}``
+    and its reference alone at the other seeds (:func:`reference_runs`)."""
+    return [r for cfg in configs.values() for r in runner.at_seeds(module.run, module.reference, cfg)]
 
 
 def reference_spread(module, configs: dict) -> pd.DataFrame:
