@@ -89,6 +89,23 @@ def test_a_run_that_raises_is_reported_and_the_others_are_kept(tmp_path, cluster
         assert store.has(good.name, good.cfg) and not store.has(bad.name, bad.cfg)
 
 
+def test_hyperband_trials_run_as_tasks_with_the_in_process_bits(tmp_path, cluster):
+    """A table's run on a worker trains its Hyperband trials as tasks of their own (on a shared Optuna
+    storage), one at a time: the same trials, pruning decisions and best trial as the in-process search."""
+    cfg = pix2pix.config("labels2photo", "smoke", hyperband_trials=HYPERBAND_TRIALS, epochs=3, fid_every=1, n_train=8)
+    run = runner.Run(pix2pix.run, cfg)
+    (sequential,) = runner.gather([run], store=ResultStore(tmp_path / "a"), client=None, show=False)
+    (parallel,) = runner.gather([run], store=ResultStore(tmp_path / "b"), client=cluster, show=False)
+    trials = sequential["hyperband"]["trials"]
+    assert len(trials) == HYPERBAND_TRIALS and {"COMPLETE", "PRUNED"} <= {t["state"] for t in trials}
+    assert parallel == sequential
+    keys = cluster.run_on_scheduler(lambda dask_scheduler: [str(t[0]) for t in dask_scheduler.transition_log])
+    assert sum("-trial-" in k for k in set(keys)) >= HYPERBAND_TRIALS  # the trials were tasks of their own
+
+
+HYPERBAND_TRIALS = 6
+
+
 def test_a_stage_starts_after_the_previous_one(tmp_path):
     cfg = mnist.config("smoke", train_limit=200)
     first, second = runner.Run(mnist.run, cfg), runner.Run(mnist.run, mnist.config("smoke", train_limit=100))

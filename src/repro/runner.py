@@ -41,6 +41,9 @@ allows three lost workers per task) and a resumable experiment continues from it
 in the store. A run that raises is reported with its config and traceback after every other run
 has finished (their results are kept): :class:`RunsFailed`.
 
+**Nested tasks.** A run on a worker may submit tasks of its own (:func:`inside_task`): the MTAdam
+tables' Hyperband search trains each trial as a task (:mod:`repro.mtadam.hyperband`).
+
 **Safety.** Dask moves pickled tasks: a scheduler must only be reachable by its users. The embedded
 cluster listens on 127.0.0.1; a cluster across machines should use TLS (Dask's
 ``distributed.comm.tls`` settings, README "Running at paper scale on several GPUs").
@@ -133,6 +136,17 @@ def _environ(values: "dict[str, str | None]"):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def inside_task() -> bool:
+    """Whether this code runs as a task on a Dask worker (then it may submit tasks of its own)."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except ValueError:  # not in a worker
+        return False
+    return True
 
 
 def default_workers() -> int:
