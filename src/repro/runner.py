@@ -338,9 +338,11 @@ def _on_cluster(missing: list[Run], store: ResultStore, client, bar, later: int)
     _status(bar, min(slots, left), max(0, left - slots) + later)
     for future in as_completed(futures, loop=client.loop):
         left -= 1
-        if future.status == "error":
+        if future.status == "error":  # the run raised, or its workers died too often (KilledWorker)
             exc, tb = future.exception(), future.traceback()
             failures.append((futures[future], _failure_text(exc, tb)))
+        elif future.status != "finished":  # cancelled: the scheduler or the connection to it went away
+            failures.append((futures[future], f"the task was {future.status} (scheduler lost?); run again\n"))
         bar.update(1)
         _status(bar, min(slots, left), max(0, left - slots) + later)
     for future in futures:
