@@ -124,18 +124,18 @@ def _environ(values: "dict[str, str | None]"):
     """Set (or, for None, unset) environment variables inside the block; restore them after."""
     previous = {k: os.environ.get(k) for k in values}
     try:
-        for key, value in values.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environ(values)
         yield
     finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environ(previous)
+
+
+def _set_environ(values: "dict[str, str | None]") -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def inside_task() -> bool:
@@ -329,11 +329,12 @@ def _in_process(missing: list[Run], store: ResultStore, client, bar, later: int)
 def _on_cluster(missing: list[Run], store: ResultStore, client, bar, later: int) -> list[tuple[Run, str]]:
     from distributed import as_completed
 
-    extra = {"resources": resources()} if resources() else {}
+    needs = resources()
+    extra = {"resources": needs} if needs else {}
     again = recompute()
     futures = {client.submit(compute, run.experiment, run.cfg, str(store.root), again, key=run.key, pure=False, **extra): run
                for run in missing}
-    slots = max(1, sum(client.nthreads().values())) if hasattr(client, "nthreads") else 1
+    slots = max(1, sum(client.nthreads().values()))
     failures, left = [], len(futures)
     _status(bar, min(slots, left), max(0, left - slots) + later)
     for future in as_completed(futures, loop=client.loop):

@@ -61,10 +61,6 @@ def _run(scale, data_root=None, seed=0, dataset: str = BASE_DATASET, **overrides
     return run(_cfg(scale, data_root, seed, dataset, **overrides))
 
 
-def _classical_cfg(scale, data_root, dataset=BASE_DATASET):
-    return config(scale, data_root=data_root, dataset=dataset_for(dataset, scale))
-
-
 # ---- what each chapter runs (handed to repro.runner.gather before its tables are built) ---------------
 def _fig1_cfgs(scale, data_root):
     return [_cfg(scale, data_root, weight_p=p, weight_s=s) for p in P_GRID for s in S_GRID]
@@ -100,7 +96,7 @@ def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
             "awa_04": lambda: _universality_cfgs(scale, data_root) + _fig4_cfgs(scale, data_root)}
     if chapter not in cfgs:
         raise ValueError(f"no AWA chapter {chapter!r}; one of {', '.join(cfgs)}")
-    extra = [runner.Run(classical, _classical_cfg(scale, data_root))] if chapter in ("awa_01", "awa_02") else []
+    extra = [runner.Run(classical, _cfg(scale, data_root))] if chapter in ("awa_01", "awa_02") else []
     return [runner.Run(run, c) for c in cfgs[chapter]()] + extra
 
 
@@ -139,7 +135,7 @@ def table1(scale: str = "cpu", data_root=None, dataset: str = BASE_DATASET) -> d
     cfgs = _table1_cfgs(scale, data_root, dataset)
     base = {c.seed: run(c) for c in cfgs if c.method == "fixed"}
     awa = {c.seed: run(c) for c in cfgs if c.method == "awa"}
-    cls = classical(_classical_cfg(scale, data_root, dataset))
+    cls = classical(_cfg(scale, data_root, dataset=dataset))
     return {"base": base, "awa": awa, "classical": cls, "dataset": dataset}
 
 

@@ -61,20 +61,27 @@ def search(study_name: str, suggest: Callable, train: Callable, n_trials: int, m
 
     def objective(trial) -> float:
         params = suggest(trial)
-        last = {}
-
-        def report(epoch: int, value: float) -> None:
-            last["fid"] = value
-            trial.report(value, epoch)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
-
-        out = train(params, trial.number, report)
+        last: dict = {}
+        out = train(params, trial.number, _reporter(trial, last))
         finished[trial.number] = {**params, "val_FID": last["fid"], **out}
         return last["fid"]
 
     study.optimize(objective, n_trials=n_trials)
     return _outcome(study, finished)
+
+
+def _reporter(trial, last: dict) -> Callable[[int, float], None]:
+    """``report(epoch, value)`` of one trial: keep the value in ``last["fid"]``, record it with
+    Optuna, and raise ``optuna.TrialPruned`` when Hyperband stops the trial."""
+    optuna = _optuna()
+
+    def report(epoch: int, value: float) -> None:
+        last["fid"] = value
+        trial.report(value, epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+
+    return report
 
 
 def _pruner(max_epochs: int):
@@ -124,15 +131,8 @@ def _train_trial(storage: str, study_name: str, trial_id: int, max_epochs: int, 
     study = optuna.load_study(study_name=study_name, storage=storage, pruner=_pruner(max_epochs))
     trial = optuna.trial.Trial(study, trial_id)
     last: dict = {}
-
-    def report(epoch: int, value: float) -> None:
-        last["fid"] = value
-        trial.report(value, epoch)
-        if trial.should_prune():
-            raise optuna.TrialPruned()
-
     try:
-        out = train(params, trial.number, report)
+        out = train(params, trial.number, _reporter(trial, last))
     except optuna.TrialPruned:
         return "PRUNED", last.get("fid"), None
     return "COMPLETE", last["fid"], out
