@@ -41,7 +41,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from repro.book import chapter_by_name, execute_chapter
+from repro.book import chapter_by_name, execute_chapter, execute_chapters
 from repro.paths import repo_root
 
 #: Commands that take long or rewrite committed files: the tests check their parsing and name
@@ -222,6 +222,43 @@ def test_a_killed_run_leaves_no_temporary_notebook(tmp_path, sig):
         assert [p.name for p in out_dir.iterdir()] == ["chapter.ipynb"]
     else:
         assert proc.returncode != 0 and list(out_dir.iterdir()) == []
+
+
+# ---- repro book: chapters side by side ---------------------------------------------------------
+def _timed_chapter(folder: Path, name: str, declares: bool, fail: bool = False, seconds: float = 4) -> Path:
+    """A chapter that logs when its cell starts and ends (and declares runs, as far as
+    repro.book.declares_runs can tell, when ``declares``)."""
+    body = (f"import time\nopen({str(folder / 'events')!r}, 'a').write('{name} start %.3f\\n' % time.time())\n"
+            f"time.sleep({seconds})\n" + ("raise RuntimeError('chapter failed on purpose')\n" if fail else "")
+            + f"open({str(folder / 'events')!r}, 'a').write('{name} end %.3f\\n' % time.time())\n"
+            + ("if False:\n    runner.gather([])\n" if declares else ""))
+    return _notebook(folder / f"{name}.ipynb", body)
+
+
+def _events(folder: Path) -> dict:
+    lines = [line.split() for line in (folder / "events").read_text().splitlines()]
+    return {(name, what): float(t) for name, what, t in lines}
+
+
+def test_chapters_that_declare_runs_overlap_and_the_others_run_alone(tmp_path):
+    books = [_timed_chapter(tmp_path, n, d) for n, d in (("a", True), ("b", True), ("reader", False), ("c", True))]
+    execute_chapters(books, tmp_path / "stage", "smoke", at_once=2, root=tmp_path)
+    t = _events(tmp_path)
+    assert t["b", "start"] < t["a", "end"]  # side by side
+    assert t["reader", "start"] > max(t["a", "end"], t["b", "end"])  # after every chapter before it ...
+    assert t["c", "start"] > t["reader", "end"]  # ... and before the next one
+    assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == ["a.ipynb", "b.ipynb", "c.ipynb", "reader.ipynb"]
+    assert (tmp_path / "logs" / "a.log").is_file()
+
+
+def test_a_failed_chapter_stops_the_book_and_names_its_log(tmp_path):
+    books = [_timed_chapter(tmp_path, "a", True, fail=True, seconds=1), _timed_chapter(tmp_path, "b", True, seconds=10),
+             _timed_chapter(tmp_path, "c", True)]
+    with pytest.raises(RuntimeError, match=r"(?s)chapter a\.ipynb failed .*chapter failed on purpose"):
+        execute_chapters(books, tmp_path / "stage", "smoke", at_once=2, root=tmp_path)
+    t = _events(tmp_path)
+    assert ("b", "end") in t and ("c", "start") not in t  # the running one finished, the next never started
+    assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == ["b.ipynb"]
 
 
 def test_a_missing_book_extra_names_the_install_command(monkeypatch, capsys):

@@ -44,6 +44,11 @@ def test_two_workers_store_the_bits_of_the_sequential_path(tmp_path, cluster):
     parallel = runner.gather(runs, store=ResultStore(tmp_path / "b"), client=cluster, show=False)
     assert [_bits(r) for r in parallel] == [_bits(r) for r in sequential]
     assert _bits(sequential[0]) != _bits(sequential[1])  # the seeds differ: the comparison can fail
+    for root in (tmp_path / "a", tmp_path / "b"):  # each computed run's wall time, once: loading adds nothing
+        runner.gather(runs, store=ResultStore(root), client=None, show=False)
+        log = runner.run_log(root)
+        assert sorted(line["key"] for line in log) == sorted(r.cfg.key() for r in runs)
+        assert all(line["run"] == "awa/run" and line["seconds"] > 0 and line["threads"] == 1 for line in log)
 
 
 def test_a_killed_workers_run_is_recomputed_from_its_checkpoint(tmp_path, cluster):

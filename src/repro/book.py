@@ -207,11 +207,96 @@ def stage(target: Path, scale: "str | None", seed: int = 0, data_root: "str | No
     shutil.copytree(ensure_mathjax(verify=True), target / "_vendor" / "mathjax")  # compared with its pinned wheel
     (target / "_vendor" / "mathjax" / "LICENSE").write_bytes(mathjax_license())  # Apache-2.0: travels with the copy
     if scale is not None:
-        for notebook in chapters():
+        execute_chapters(chapters(), target, scale, seed=seed, data_root=data_root)
+    return target
+
+
+#: How many chapters ``repro book`` executes at once (default 2; ``1``: one after another, in this process).
+CHAPTERS_AT_ONCE_ENV = "REPRO_CHAPTERS_AT_ONCE"
+
+
+def declares_runs(notebook: Path) -> bool:
+    """Whether a chapter hands its runs to :func:`repro.runner.gather` (its code calls ``runner.gather(``).
+
+    A chapter that does not (the foundations, PGN 1, the parts' closing pages, the claims page)
+    either computes in its own kernel (PGN 1 times its networks) or reads what the chapters before
+    it stored, so :func:`execute_chapters` runs it alone: after every chapter before it, before the
+    next one."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    return any("runner.gather(" in cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+def execute_chapters(notebooks: "list[Path]", target: Path, scale: str, seed: int = 0,
+                     data_root: "str | None" = None, at_once: "int | None" = None, root: "Path | None" = None) -> None:
+    """Execute ``notebooks`` (book order) into ``target`` at ``scale``, ``at_once`` chapters at a time.
+
+    Chapters that declare their runs (:func:`declares_runs`) overlap: their kernels send their runs
+    to the one cluster of :func:`repro.runner.shared`, so the workers stay busy while a chapter waits
+    for its last run or builds its tables, and a run two chapters declare is one task (its key). A
+    chapter that declares none runs alone. Each chapter runs in a process of its own
+    (``python -m repro.book NOTEBOOK OUTPUT SCALE SEED [DATA_ROOT]``: :func:`execute_chapter`),
+    its log in ``<target>/../logs/``; the first failure stops the chapters not started yet and is
+    raised once the running ones have finished. Results do not
+    depend on the overlap (a run's key fixes its bits: :mod:`repro.runner`).
+    """
+    import concurrent.futures
+    import time
+
+    root = Path(root) if root is not None else repo_root()  # notebooks land at target / their path under root
+    at_once = at_once if at_once is not None else int(os.environ.get(CHAPTERS_AT_ONCE_ENV, "2"))
+    if at_once < 1:
+        raise ValueError(f"{CHAPTERS_AT_ONCE_ENV} must be at least 1, got {at_once}")
+    if at_once == 1:
+        for notebook in notebooks:
             rel = notebook.relative_to(root)
             print(f"executing {rel} at scale={scale}", flush=True)
             execute_chapter(notebook, target / rel, scale=scale, seed=seed, data_root=data_root, log_output=True)
-    return target
+        return
+    logs = target.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    children: dict = {}
+
+    def one(notebook: Path) -> None:
+        rel = notebook.relative_to(root)
+        log = logs / f"{notebook.stem}.log"
+        cmd = [sys.executable, "-m", "repro.book", str(notebook), str(target / rel), str(scale), str(seed)]
+        cmd += [str(data_root)] if data_root is not None else []
+        print(f"{time.strftime('%H:%M:%S')} executing {rel} at scale={scale} (log: {log})", flush=True)
+        start = time.monotonic()
+        with open(log, "w", encoding="utf-8") as fh:
+            child = children[notebook] = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
+                                                          env=dict(os.environ, TQDM_DISABLE="1"))
+            code = child.wait()
+        if code != 0:
+            tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-40:])
+            raise RuntimeError(f"chapter {rel} failed (exit {code}); the end of {log}:\n{tail}")
+        print(f"{time.strftime('%H:%M:%S')} finished {rel} in {time.monotonic() - start:.0f} s", flush=True)
+
+    started: list = []
+    with _terminate_as_exit(), concurrent.futures.ThreadPoolExecutor(at_once) as pool:
+        try:
+            for notebook in notebooks:
+                alone = not declares_runs(notebook)
+                if alone:  # it reads what the chapters before it stored, or times something in its kernel
+                    concurrent.futures.wait(started)
+                while sum(not f.done() for f in started) >= at_once:
+                    concurrent.futures.wait(started, return_when=concurrent.futures.FIRST_COMPLETED)
+                if any(f.exception() is not None for f in started if f.done()):
+                    break  # start nothing more; the running chapters finish
+                started.append(pool.submit(one, notebook))
+                if alone:  # and nothing runs beside it
+                    concurrent.futures.wait(started)
+            concurrent.futures.wait(started)
+        except BaseException:  # interrupted: stop the chapters' processes (each removes its partial notebook)
+            for child in children.values():
+                if child.poll() is None:
+                    child.terminate()
+            raise
+    for future in started:
+        if future.exception() is not None:
+            raise future.exception()
 
 
 def build(
@@ -236,3 +321,11 @@ def build(
             shutil.rmtree(html)
         shutil.move(str(Path(tmp) / "_build" / "html"), html)
     return html
+
+
+if __name__ == "__main__":  # one chapter of execute_chapters: NOTEBOOK OUTPUT SCALE SEED [DATA_ROOT]
+    _args = sys.argv[1:]
+    if len(_args) not in (4, 5):
+        sys.exit("usage: python -m repro.book NOTEBOOK OUTPUT SCALE SEED [DATA_ROOT]")
+    execute_chapter(Path(_args[0]), Path(_args[1]), scale=_args[2], seed=int(_args[3]),
+                    data_root=_args[4] if len(_args) == 5 else None, log_output=True)

@@ -5,6 +5,8 @@
                                       --verify: also check the stored results, delete corrupt ones
     repro chapters                    list the chapter notebooks
     repro cache prune [--dry-run]     delete stored results that no current config maps to
+    repro cache runs                  the runs computed into the store, longest first, with their wall
+                                      time (those over the bank's 5 minutes marked)
     repro run CHAPTER [--scale S]     execute one chapter with papermill (default scale: cpu);
                                       CHAPTER: 01, awa 2, mtadam_04, a file name or a path
     repro book [--scale S]            execute every chapter and build the HTML book
@@ -131,6 +133,7 @@ def main(argv: "list[str] | None" = None) -> int:
     p_cache_sub = p_cache.add_subparsers(dest="action", required=True)
     p_prune = p_cache_sub.add_parser("prune", help="delete stored results that no current config maps to")
     p_prune.add_argument("--dry-run", action="store_true", help="list them, delete nothing")
+    p_cache_sub.add_parser("runs", help="the runs computed into the store (the runner's run log), longest first")
 
     p_run = sub.add_parser("run", help="execute one chapter with papermill")
     p_run.add_argument("chapter", nargs="+",
@@ -190,6 +193,16 @@ def main(argv: "list[str] | None" = None) -> int:
             from repro.config import ExperimentConfig
             from repro.store import ResultStore
 
+            if args.action == "runs":
+                from repro import runner
+                from repro.bank import MIN_SECONDS
+
+                log = sorted(runner.run_log(), key=lambda line: -line["seconds"])
+                for line in log:
+                    mark = "  (over the bank's 5 min)" if line["seconds"] > MIN_SECONDS else ""
+                    print(f"{line['seconds']:8.1f} s  {line['run']}/{line['key']}  threads {line['threads']}{mark}")
+                print(f"{ResultStore().root}: {len(log)} run(s) computed, {sum(x['seconds'] for x in log) / 60:.1f} min in all")
+                return 0
             experiment_modules()  # every config type is defined once its module is imported
 
             store = ResultStore()

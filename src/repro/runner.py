@@ -41,6 +41,10 @@ allows three lost workers per task) and a resumable experiment continues from it
 in the store. A run that raises is reported with its config and traceback after every other run
 has finished (their results are kept): :class:`RunsFailed`.
 
+**Run log.** Every run computed (not loaded) appends one line to ``<store>/.runs.jsonl``: its
+experiment, key, seed, threads and wall time (:func:`run_log`; ``repro cache runs`` lists them,
+longest first). The book's budget and the bank's 5-minute rule are judged on these times.
+
 **Nested tasks.** A run on a worker may submit tasks of its own (:func:`inside_task`): the MTAdam
 tables' Hyperband search trains each trial as a task (:mod:`repro.mtadam.hyperband`).
 
@@ -53,14 +57,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
+import json
 import os
+import time
 import traceback
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from tqdm import tqdm
 
-from repro import bank
+from repro import bank, numerics
 from repro.config import ExperimentConfig, Scale
 from repro.store import RECOMPUTE_ENV, ResultStore, recompute
 
@@ -115,8 +121,38 @@ def compute(experiment: Callable[..., dict], cfg: ExperimentConfig, root: str, r
     path. The result itself travels through the store, never through Dask."""
     store = ResultStore(Path(root))
     with _environ({RECOMPUTE_ENV: "1" if recompute else "0"}):
-        experiment(cfg, store=store)
+        _timed(Run(experiment, cfg), store)
     return str(store.path(experiment.experiment_name, cfg))
+
+
+#: The run log: one JSON line per run computed (not loaded) into a store, under its root.
+RUN_LOG = ".runs.jsonl"
+
+
+def _timed(run: Run, store: ResultStore) -> None:
+    """Compute ``run`` into ``store``; when it was not stored yet, append its wall time to the
+    store's run log (:func:`run_log`: what the book's budget and the bank's 5-minute rule are
+    judged on). A line is written with one ``write`` call, so workers appending at once do not
+    interleave."""
+    fresh = not store.has(run.name, run.cfg)
+    start = time.time()
+    run.experiment(run.cfg, store=store)
+    if fresh:
+        line = {"run": run.name, "key": run.cfg.key(), "seed": run.cfg.seed, "scale": str(run.cfg.scale),
+                "seconds": round(time.time() - start, 2), "finished": round(time.time(), 1),
+                "threads": numerics.threads_per_run(), "pid": os.getpid()}
+        store.root.mkdir(parents=True, exist_ok=True)
+        with open(store.root / RUN_LOG, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+
+
+def run_log(root: "str | Path | None" = None) -> list[dict]:
+    """The runs computed into the store at ``root`` (default: the result store), with their wall
+    time in seconds, in the order they finished."""
+    path = (Path(root) if root is not None else ResultStore().root) / RUN_LOG
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @contextlib.contextmanager
@@ -319,7 +355,7 @@ def _in_process(missing: list[Run], store: ResultStore, client, bar, later: int)
     for i, run in enumerate(missing):
         _status(bar, 1, len(missing) - i - 1 + later)
         try:
-            run.experiment(run.cfg, store=store)
+            _timed(run, store)
         except Exception as exc:  # reported with its config once the others are done
             failures.append((run, _failure_text(exc)))
         bar.update(1)

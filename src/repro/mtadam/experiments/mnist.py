@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from repro import bank, runner
 from repro.config import ExperimentConfig, Scale
 from repro.data import mnist
 from repro.mtadam.baselines import make_optimizer
@@ -193,3 +194,9 @@ def deviations(cfg: MnistConfig, result: dict) -> pd.DataFrame:
         {"item": "SGD learning rate", "paper": "PyTorch defaults (SGD has none)", "ours": f"lr {cfg.sgd_lr}, momentum {cfg.sgd_momentum}"},
         {"item": "per-class terms", "paper": "official demo: weighted means (weights cancel)", "ours": "weighted sums / batch size (weights act)"},
     ])
+
+
+# ---- the run bank ---------------------------------------------------------------------------------
+#: Table 1's run at ``scale="cpu"`` takes longer than the bank's 5 minutes on 2 cores (323 s in a cold
+#: ``make book`` with one thread per run), so the book reads it from ``data/bank/`` (:mod:`repro.bank`).
+bank.register("mtadam-table1-mnist", lambda: runner.Run(run, config("cpu")))

@@ -18,6 +18,7 @@ Hyperband's validation pairs (its first ``n_val``, the test pairs being the next
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import ClassVar
 
 import pandas as pd
@@ -31,6 +32,7 @@ from repro.data.images import decode_image, resize, to_tensor, to_uint8_images
 from repro.data.paired import TASKS, paired_set
 from repro.mtadam.hyperband import search as hyperband_search
 from repro.mtadam.baselines import make_optimizer
+from repro.mtadam.experiments import gans
 from repro.mtadam.experiments.gans import ORDER, evaluate, predict, train_methods
 from repro.runtime import device
 from repro.store import experiment
@@ -242,3 +244,10 @@ def deviations(cfg: Pix2PixConfig, results: dict[str, dict]) -> pd.DataFrame:
         {"item": "Hyperband", "paper": "40 trials", "ours": f"{cfg.hyperband_trials} trials (Optuna HyperbandPruner, random sampling)"},
         {"item": "FID", "paper": "full test sets", "ours": f"{sizes['test']} test images"},
     ])
+
+
+# ---- the run bank ---------------------------------------------------------------------------------
+#: Each task's table run at ``scale="cpu"`` (five optimiser rows and six Hyperband trials, one after
+#: another) took 553 s and 567 s in a cold ``make book`` with one thread per run, over the bank's
+#: 5 minutes on 2 cores: the book reads them from ``data/bank/`` (the seed-spread runs it computes).
+gans.bank_tables(sys.modules[__name__], "mtadam-table2", ("labels2photo", "photo2map"))
