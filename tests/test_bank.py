@@ -82,3 +82,21 @@ def test_the_committed_bank_is_sound_current_and_small():
 
     experiment_modules()
     assert bank.verify() == []
+
+
+def test_every_declared_entry_is_banked_and_read_by_its_chapter():
+    """A declared entry missing from data/bank/ would make `make book` compute a run of more than 5
+    minutes; and each entry must be a run some chapter actually declares (else it banks nothing)."""
+    from repro.awa import tables
+    from repro.cli import experiment_modules
+    from repro.mtadam.experiments import cyclegan, gans, mnist, pix2pix, srgan, summary
+
+    experiment_modules()
+    rows = bank.listing()
+    assert rows and all(row["banked"] for row in rows), [row["name"] for row in rows if not row["banked"]]
+    declared = {r.key for chapter in ("awa_01", "awa_02", "awa_03", "awa_04") for r in tables.chapter_runs(chapter, "cpu")}
+    declared |= {r.key for module, tasks in ((pix2pix, summary.PIX2PIX_TASKS), (cyclegan, summary.CYCLEGAN_TASKS))
+                 for r in gans.chapter_runs(module, {t: module.config(t, "cpu") for t in tasks})}
+    declared |= {r.key for r in gans.chapter_runs(srgan, {"sr": srgan.config("cpu")})}
+    declared.add(runner.Run(mnist.run, mnist.config("cpu")).key)
+    assert {make().key for make in bank.entries().values()} <= declared

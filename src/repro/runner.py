@@ -43,7 +43,9 @@ has finished (their results are kept): :class:`RunsFailed`.
 
 **Run log.** Every run computed (not loaded) appends one line to ``<store>/.runs.jsonl``: its
 experiment, key, seed, threads and wall time (:func:`run_log`; ``repro cache runs`` lists them,
-longest first). The book's budget and the bank's 5-minute rule are judged on these times.
+longest first). It is the run's elapsed time where it ran: for a run that submits tasks of its own
+(the MTAdam tables' Hyperband trials) it includes waiting for them behind other runs, so the bank's
+5-minute rule is judged by ``repro bank build``, which times the run alone.
 
 **Nested tasks.** A run on a worker may submit tasks of its own (:func:`inside_task`): the MTAdam
 tables' Hyperband search trains each trial as a task (:mod:`repro.mtadam.hyperband`).
@@ -131,8 +133,7 @@ RUN_LOG = ".runs.jsonl"
 
 def _timed(run: Run, store: ResultStore) -> None:
     """Compute ``run`` into ``store``; when it was not stored yet, append its wall time to the
-    store's run log (:func:`run_log`: what the book's budget and the bank's 5-minute rule are
-    judged on). A line is written with one ``write`` call, so workers appending at once do not
+    store's run log (:func:`run_log`). A line is written with one ``write`` call, so workers appending at once do not
     interleave."""
     fresh = not store.has(run.name, run.cfg)
     start = time.time()

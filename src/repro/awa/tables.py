@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from repro import bank, report, runner
+from repro import report, runner
 from repro.awa.losses import TERM_NAMES
 from repro.awa.experiments import METRICS, classical, config, dataset_for, run
 from repro.config import Scale
@@ -88,10 +88,9 @@ def _fig4_cfgs(scale, data_root):
     return [_cfg(scale, data_root, dataset=d, method="awa") for d in ("celeba", "paris_streetview")]
 
 
-#: Table II's K = 10 run at ``scale="cpu"`` takes longer than the bank's 5 minutes on 2 cores (310 s in a
-#: cold ``make book`` with one thread per run, against 60 s for K = 1), so the book reads it from
-#: ``data/bank/`` (:mod:`repro.bank`).
-bank.register("awa-table2-k10", lambda: runner.Run(run, _cfg("cpu", **ABLATION[6][1])))
+# Not in the run bank: Table II's K = 10 run at ``scale="cpu"`` took 310 s in a cold ``make book`` (60 s
+# for K = 1), but 287 s built alone by ``repro bank build`` (one thread), under the bank's 5 minutes on
+# 2 cores: the book computes it.
 
 
 def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
