@@ -89,7 +89,7 @@ def _fig4_cfgs(scale, data_root):
 
 
 # Not in the run bank: Table II's K = 10 run at ``scale="cpu"`` took 310 s in a cold ``make book`` (60 s
-# for K = 1), but 287 s built alone by ``repro bank build`` (one thread), under the bank's 5 minutes on
+# for K = 1), but 282 s built alone by ``repro bank build`` (one thread), under the bank's 5 minutes on
 # 2 cores: the book computes it.
 
 

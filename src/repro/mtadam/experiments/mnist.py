@@ -195,6 +195,6 @@ def deviations(cfg: MnistConfig, result: dict) -> pd.DataFrame:
     ])
 
 
-# Not in the run bank: Table 1's run at ``scale="cpu"`` took 323 s in a cold ``make book``, but 281 s
+# Not in the run bank: Table 1's run at ``scale="cpu"`` took 323 s in a cold ``make book``, but 276 s
 # built alone by ``repro bank build`` (one thread), under the bank's 5 minutes on 2 cores: the book
 # computes it.

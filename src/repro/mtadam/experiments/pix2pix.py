@@ -248,7 +248,7 @@ def deviations(cfg: Pix2PixConfig, results: dict[str, dict]) -> pd.DataFrame:
 
 # ---- the run bank ---------------------------------------------------------------------------------
 #: Each task's table run at ``scale="cpu"`` (five optimiser rows and six Hyperband trials, one after
-#: another, one thread) took 408 s (labels -> photo) and 430 s (photo -> map) built alone by
+#: another, one thread) took 401 s (labels -> photo) and 424 s (photo -> map) built alone by
 #: ``repro bank build``, over the bank's 5 minutes on 2 cores: the book reads them from ``data/bank/``
 #: and computes the seed-spread runs.
 gans.bank_tables(sys.modules[__name__], "mtadam-table2", ("labels2photo", "photo2map"))  # summary.PIX2PIX_TASKS

@@ -332,6 +332,6 @@ def deviations(cfg: SRGANConfig, results: dict) -> pd.DataFrame:
 
 # ---- the run bank ---------------------------------------------------------------------------------
 #: The table run at ``scale="cpu"`` (five optimiser rows and the Hyperband trials, one after another)
-#: took 495 s built alone by ``repro bank build`` (one thread), over the bank's 5 minutes on 2 cores:
+#: took 489 s built alone by ``repro bank build`` (one thread), over the bank's 5 minutes on 2 cores:
 #: the book reads it from ``data/bank/`` (the seed-spread runs it computes).
 bank.register("mtadam-table4", lambda: runner.Run(run, config("cpu")))
