@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from repro import bank, metrics, report, runner
+from repro import metrics, report, runner
 
 #: The rows of Tables 2-4: (name, generator optimiser, loss-weight setting).
 METHODS: tuple[tuple[str, str, str], ...] = (
@@ -71,14 +71,6 @@ def chapter_runs(module, configs: dict) -> list:
     """The runs of a table's chapter (:func:`repro.runner.gather`): ``module.run`` for each ``{task: config}``
     and its reference alone at the other seeds (:func:`reference_runs`)."""
     return [r for cfg in configs.values() for r in runner.at_seeds(module.run, module.reference, cfg)]
-
-
-def bank_tables(module, prefix: str, tasks) -> None:
-    """Declare a run bank entry (:mod:`repro.bank`) ``<prefix>-<task>`` for the table run of each task
-    at ``scale="cpu"``, seed 0 (the run the book's chapter reads): one for a table whose single run takes
-    longer than the bank's 5 minutes on 2 cores (its module says how long)."""
-    for task in tasks:
-        bank.register(f"{prefix}-{task}", lambda task=task: runner.Run(module.run, module.config(task, "cpu")))
 
 
 def reference_spread(module, configs: dict) -> pd.DataFrame:

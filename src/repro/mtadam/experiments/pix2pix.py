@@ -18,21 +18,19 @@ Hyperband's validation pairs (its first ``n_val``, the test pairs being the next
 from __future__ import annotations
 
 import dataclasses
-import sys
 from typing import ClassVar
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from repro import metrics
+from repro import bank, metrics, runner
 from repro.config import ExperimentConfig, Scale
 from repro.data.folders import dataset_path, list_images
 from repro.data.images import decode_image, resize, to_tensor, to_uint8_images
 from repro.data.paired import TASKS, paired_set
 from repro.mtadam.hyperband import search as hyperband_search
 from repro.mtadam.baselines import make_optimizer
-from repro.mtadam.experiments import gans
 from repro.mtadam.experiments.gans import ORDER, evaluate, predict, train_methods
 from repro.runtime import device
 from repro.store import experiment
@@ -251,4 +249,5 @@ def deviations(cfg: Pix2PixConfig, results: dict[str, dict]) -> pd.DataFrame:
 #: another, one thread) took 401 s (labels -> photo) and 424 s (photo -> map) built alone by
 #: ``repro bank build``, over the bank's 5 minutes on 2 cores: the book reads them from ``data/bank/``
 #: and computes the seed-spread runs.
-gans.bank_tables(sys.modules[__name__], "mtadam-table2", ("labels2photo", "photo2map"))  # summary.PIX2PIX_TASKS
+for _task in ("labels2photo", "photo2map"):  # summary.PIX2PIX_TASKS
+    bank.register(f"mtadam-table2-{_task}", lambda task=_task: runner.Run(run, config(task, "cpu")))
