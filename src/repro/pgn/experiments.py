@@ -159,7 +159,8 @@ class DIPConfig(ExperimentConfig):
     width: int = 32
 
     NAME = "pgn.dip"
-    PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(n_images=2, steps=6, track_every=1, width=8), Scale.CPU: dict(),
+    # cpu: 100 steps, not 200: the PGN part's 8 minutes of the 40-minute book budget on 2 cores (README).
+    PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(n_images=2, steps=6, track_every=1, width=8), Scale.CPU: dict(steps=100),
                                Scale.PAPER: dict(image_size=256, n_images=100, steps=10_000, track_every=1, width=128)}
 
     def validate(self) -> None:
@@ -225,8 +226,9 @@ class InversionConfig(ExperimentConfig):
     sweep: tuple = (0.0, 1.0, 5.0, 10.0, 20.0)  # Fig. 15, ResNet-4
 
     NAME = "pgn.inversion"
+    # cpu: half the steps of the defaults (200 / 75 / 75): the PGN part's 8 minutes of the book budget (README).
     PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(n_images=2, generator_steps=5, n_train=32, warm_steps=3, steps=3, sweep=(0.0, 20.0)),
-                               Scale.CPU: dict(), Scale.PAPER: dict(n_images=100, generator_steps=50_000, n_train=20_000, warm_steps=5000, steps=1000)}
+                               Scale.CPU: dict(generator_steps=200, warm_steps=75, steps=75), Scale.PAPER: dict(n_images=100, generator_steps=50_000, n_train=20_000, warm_steps=5000, steps=1000)}
 
     def validate(self) -> None:
         super().validate()
@@ -298,8 +300,9 @@ class HeadsConfig(ExperimentConfig):
     width: int = 32
 
     NAME = "pgn.heads"
+    # cpu: half the steps of the defaults (150 / 25): the PGN part's 8 minutes of the book budget (README).
     PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(n_subjects=1, shots=2, pretrain_steps=3, n_train=16, batch=4, steps=2, width=8),
-                               Scale.CPU: dict(), Scale.PAPER: dict(image_size=64, n_subjects=8, pretrain_steps=20_000, n_train=20_000, lr=5e-5)}
+                               Scale.CPU: dict(pretrain_steps=150, steps=25), Scale.PAPER: dict(image_size=64, n_subjects=8, pretrain_steps=20_000, n_train=20_000, lr=5e-5)}
 
 
 #: The config of a scale (:meth:`ExperimentConfig.create`). Reads nothing under ``data_root`` at any
