@@ -41,7 +41,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from repro.book import chapter_by_name, execute_chapter, execute_chapters
+from repro.book import chapter_by_name, execute_chapter, execute_chapters, schedule
 from repro.paths import repo_root
 
 #: Commands that take long or rewrite committed files: the tests check their parsing and name
@@ -225,14 +225,20 @@ def test_a_killed_run_leaves_no_temporary_notebook(tmp_path, sig):
 
 
 # ---- repro book: chapters side by side ---------------------------------------------------------
-def _timed_chapter(folder: Path, name: str, declares: bool, fail: bool = False, seconds: float = 4) -> Path:
+def _timed_chapter(folder: Path, name: str, declares: bool, fail: bool = False, seconds: float = 4,
+                   alone: bool = False) -> Path:
     """A chapter that logs when its cell starts and ends (and declares runs, as far as
-    repro.book.declares_runs can tell, when ``declares``)."""
+    repro.book.declares_runs can tell, when ``declares``; marked ``repro.alone`` when ``alone``)."""
     body = (f"import time\nopen({str(folder / 'events')!r}, 'a').write('{name} start %.3f\\n' % time.time())\n"
             f"time.sleep({seconds})\n" + ("raise RuntimeError('chapter failed on purpose')\n" if fail else "")
             + f"open({str(folder / 'events')!r}, 'a').write('{name} end %.3f\\n' % time.time())\n"
             + ("if False:\n    runner.gather([])\n" if declares else ""))
-    return _notebook(folder / f"{name}.ipynb", body)
+    path = _notebook(folder / f"{name}.ipynb", body)
+    if alone:
+        nb = nbformat.read(path, as_version=4)
+        nb.metadata["repro"] = {"alone": "times something in its kernel"}
+        nbformat.write(nb, path)
+    return path
 
 
 def _events(folder: Path) -> dict:
@@ -240,15 +246,27 @@ def _events(folder: Path) -> dict:
     return {(name, what): float(t) for name, what, t in lines}
 
 
-def test_chapters_that_declare_runs_overlap_and_the_others_run_alone(tmp_path):
-    books = [_timed_chapter(tmp_path, n, d) for n, d in (("a", True), ("b", True), ("reader", False), ("c", True))]
+def test_chapters_overlap_unless_they_read_what_came_before_or_run_alone(tmp_path):
+    spec = (("a", True, False), ("b", True, False), ("reader", False, False), ("c", True, False),
+            ("timer", False, True), ("d", True, False))
+    books = [_timed_chapter(tmp_path, n, d, alone=al, seconds=3) for n, d, al in spec]
+    assert [schedule(b) for b in books] == ["runs", "runs", "reads", "runs", "alone", "runs"]
     execute_chapters(books, tmp_path / "stage", "smoke", at_once=2, root=tmp_path)
     t = _events(tmp_path)
     assert t["b", "start"] < t["a", "end"]  # side by side
-    assert t["reader", "start"] > max(t["a", "end"], t["b", "end"])  # after every chapter before it ...
-    assert t["c", "start"] > t["reader", "end"]  # ... and before the next one
-    assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == ["a.ipynb", "b.ipynb", "c.ipynb", "reader.ipynb"]
+    assert t["reader", "start"] > max(t["a", "end"], t["b", "end"])  # a reader after every chapter before it,
+    assert t["c", "start"] < t["reader", "end"]  # the next one beside it
+    assert t["timer", "start"] > max(t["reader", "end"], t["c", "end"])  # alone: after every chapter before it ...
+    assert t["d", "start"] > t["timer", "end"]  # ... and before the next one
+    assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == [f"{n}.ipynb" for n in sorted(x[0] for x in spec)]
     assert (tmp_path / "logs" / "a.log").is_file()
+
+
+def test_the_books_chapters_are_scheduled_by_what_they_do():
+    """PGN 1 times gradients in its kernel (alone); the closing pages read the chapters before them."""
+    kinds = {name: schedule(chapter_by_name(name)) for name in ("01", "pgn_01", "pgn_02", "pgn_05", "mtadam_06", "claims")}
+    assert kinds == {"01": "reads", "pgn_01": "alone", "pgn_02": "runs", "pgn_05": "reads", "mtadam_06": "reads",
+                     "claims": "reads"}
 
 
 def test_a_failed_chapter_stops_the_book_and_names_its_log(tmp_path):

@@ -215,17 +215,35 @@ def stage(target: Path, scale: "str | None", seed: int = 0, data_root: "str | No
 CHAPTERS_AT_ONCE_ENV = "REPRO_CHAPTERS_AT_ONCE"
 
 
-def declares_runs(notebook: Path) -> bool:
-    """Whether a chapter hands its runs to :func:`repro.runner.gather` (its code calls ``runner.gather(``).
+#: The notebook metadata key (``metadata.repro.alone``, a sentence saying why) of a chapter that
+#: must have the machine to itself: PGN 1 times gradients and measures peak memory in its kernel.
+ALONE_KEY = "alone"
 
-    A chapter that does not (the foundations, PGN 1, the parts' closing pages, the claims page)
-    either computes in its own kernel (PGN 1 times its networks) or reads what the chapters before
-    it stored, so :func:`execute_chapters` runs it alone: after every chapter before it, before the
-    next one."""
+
+def declares_runs(notebook: Path) -> bool:
+    """Whether a chapter hands its runs to :func:`repro.runner.gather` (its code calls ``runner.gather(``)."""
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
     return any("runner.gather(" in cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+def schedule(notebook: Path) -> str:
+    """How :func:`execute_chapters` places a chapter beside the others:
+
+    * ``"runs"``: it declares its runs (:func:`declares_runs`) and may overlap any chapter;
+    * ``"reads"``: it declares none and reads what the chapters before it stored (the foundations,
+      the parts' closing pages, the claims page): it starts once every chapter before it has
+      finished, and the next chapter may start beside it;
+    * ``"alone"``: its metadata says ``repro.alone`` (it times something in its kernel): it starts
+      after every chapter before it and the next starts after it.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    if nb.metadata.get("repro", {}).get(ALONE_KEY):
+        return "alone"
+    return "runs" if declares_runs(notebook) else "reads"
 
 
 def execute_chapters(notebooks: "list[Path]", target: Path, scale: str, seed: int = 0,
@@ -235,7 +253,8 @@ def execute_chapters(notebooks: "list[Path]", target: Path, scale: str, seed: in
     Chapters that declare their runs (:func:`declares_runs`) overlap: their kernels send their runs
     to the one cluster of :func:`repro.runner.shared`, so the workers stay busy while a chapter waits
     for its last run or builds its tables, and a run two chapters declare is one task (its key). A
-    chapter that declares none runs alone. Each chapter runs in a process of its own
+    chapter that declares none waits for every chapter before it, and one marked ``alone`` also
+    keeps the next from starting (:func:`schedule`). Each chapter runs in a process of its own
     (``python -m repro.book NOTEBOOK OUTPUT SCALE SEED [DATA_ROOT]``: :func:`execute_chapter`),
     its log in ``<target>/../logs/``; the first failure stops the chapters not started yet and is
     raised once the running ones have finished. Results do not
@@ -278,15 +297,15 @@ def execute_chapters(notebooks: "list[Path]", target: Path, scale: str, seed: in
     with _terminate_as_exit(), concurrent.futures.ThreadPoolExecutor(at_once) as pool:
         try:
             for notebook in notebooks:
-                alone = not declares_runs(notebook)
-                if alone:  # it reads what the chapters before it stored, or times something in its kernel
+                kind = schedule(notebook)
+                if kind != "runs":  # it reads what the chapters before it stored, or times something
                     concurrent.futures.wait(started)
                 while sum(not f.done() for f in started) >= at_once:
                     concurrent.futures.wait(started, return_when=concurrent.futures.FIRST_COMPLETED)
                 if any(f.exception() is not None for f in started if f.done()):
                     break  # start nothing more; the running chapters finish
                 started.append(pool.submit(one, notebook))
-                if alone:  # and nothing runs beside it
+                if kind == "alone":  # and nothing runs beside it
                     concurrent.futures.wait(started)
             concurrent.futures.wait(started)
         except BaseException:  # interrupted: stop the chapters' processes (each removes its partial notebook)
