@@ -69,7 +69,7 @@ def test_tpl_tsl_equal_the_standard_perceptual_and_style_losses_at_step_zero():
     main, aux, out = objective.losses(batch)
     y, m = batch
     comp = composite(out, y, m)
-    feats = objective.aux.vgg((torch.cat([out, comp, y]) + 1) / 2, list(LEVELS))
+    feats = objective.aux.vgg(torch.cat([out, comp, y]), list(LEVELS))  # [-1, 1] as is: the official extractor
     b = len(y)
     perceptual = sum((f[:b] - f[2 * b:]).abs().mean() + (f[b:2 * b] - f[2 * b:]).abs().mean() for f in feats)
     style = sum((gram(f[:b]) - gram(f[2 * b:])).abs().mean() + (gram(f[b:2 * b]) - gram(f[2 * b:])).abs().mean() for f in feats)

@@ -161,6 +161,14 @@ def _awa(name: str, dataset: str):
     return start
 
 
+def _awa_warm_start(dataset: str):
+    def start(root, store):
+        from repro.awa import experiments as ai
+
+        ai.warm_start(ai.warm_config(ai.config("paper", data_root=root, dataset=dataset, warm_steps=1, **AWA_SIZES)), store=store)
+    return start
+
+
 def _step_costs(root, store):
     from repro.mtadam.experiments import cost as mtadam_cost
 
@@ -222,6 +230,7 @@ STARTS = {
     ("awa/run", "paris_streetview"): _awa("run", "paris_streetview"),
     ("awa/run", "celeba"): _awa("run", "celeba"),
     ("awa/classical", "places2"): _awa("classical", "places2"),
+    **{("awa/warm_start", d): _awa_warm_start(d) for d in ("places2", "paris_streetview", "celeba")},
     ("mtadam/step_costs", ""): _step_costs,
     ("awa/step_costs", ""): _awa_step_costs,
     ("mtadam/table1_mnist", ""): _mnist,

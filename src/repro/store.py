@@ -363,6 +363,10 @@ class ResultStore:
         return problems
 
 
+#: The store of the experiment being computed: an experiment it calls (e.g. a warm start) uses it too.
+_CURRENT_STORE: "contextvars.ContextVar[ResultStore | None]" = contextvars.ContextVar("repro_current_store", default=None)
+
+
 def experiment(name: str, *, resumable: bool = False, benchmark: bool = False) -> Callable:
     """Decorate ``fn(cfg[, checkpoint]) -> dict`` as a stored, reusable experiment.
 
@@ -378,20 +382,20 @@ def experiment(name: str, *, resumable: bool = False, benchmark: bool = False) -
         def run(cfg: C, *, store: "ResultStore | None" = None, rerun: bool = False) -> dict:
             if not isinstance(cfg, ExperimentConfig):
                 raise TypeError(f"{name} takes an ExperimentConfig, got {type(cfg).__name__}")
-            store = store or ResultStore()
+            store = store or _CURRENT_STORE.get() or ResultStore()
             if store.has(name, cfg) and not rerun:
                 return store.load(name, cfg)
             if _STORED_ONLY.get():
                 raise MissingResultError(name, cfg)
-            with numerics.computing(numerics.dtype_for(cfg.scale, benchmark=benchmark)), numerics.threads(numerics.threads_per_run()):
-                if resumable:
-                    checkpoint = store.checkpoint(name, cfg)
-                    result = fn(cfg, checkpoint=checkpoint)
-                else:
-                    result = fn(cfg)
+            token = _CURRENT_STORE.set(store)  # an experiment it calls reads and writes the same store
+            try:
+                with numerics.computing(numerics.dtype_for(cfg.scale, benchmark=benchmark)), numerics.threads(numerics.threads_per_run()):
+                    result = _call(fn, cfg, store, name, resumable)
+            finally:
+                _CURRENT_STORE.reset(token)
             store.save(name, cfg, result)
             if resumable:
-                checkpoint.clear()
+                store.checkpoint(name, cfg).clear()
             # Return what a later call will load, so both paths give identical objects.
             return store.load(name, cfg)
 
@@ -399,3 +403,9 @@ def experiment(name: str, *, resumable: bool = False, benchmark: bool = False) -
         return run
 
     return decorate
+
+
+def _call(fn: Callable[..., dict], cfg, store: "ResultStore", name: str, resumable: bool) -> dict:
+    if resumable:
+        return fn(cfg, checkpoint=store.checkpoint(name, cfg))
+    return fn(cfg)

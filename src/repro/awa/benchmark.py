@@ -50,7 +50,7 @@ def step_costs(size: int = 64, batch: int = 8, width: int = 24, generator: str =
     dev = device()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        vgg = create_model("vgg16_features", pretrained=True).to(dev)
+        vgg = create_model("vgg16_features", pretrained=True, normalize=False).to(dev)
         lpips_model = create_model("lpips_vgg", pretrained=True).to(dev)
         gen = create_model(generator, width=width).to(dev)
         disc = create_model("inpainting_patchgan", width=2 * width).to(dev)

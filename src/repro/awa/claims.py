@@ -37,7 +37,7 @@ def _fig1(scale: str, data_root) -> list[dict]:
 
 
 def _table1(scale: str, data_root) -> list[dict]:
-    n, t1, rows = _n(scale, data_root), tables.table1(scale, data_root), []
+    n, t1, rows = tables.table1_config(scale, data_root).n_test, tables.table1(scale, data_root), []
     for key in ("base", "awa"):
         for seed, result in t1[key].items():
             rows += _scores(seed, "fixed" if key == "base" else "awa", result, "t1", n)

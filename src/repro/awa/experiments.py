@@ -5,11 +5,22 @@ two tables that need the same run — e.g. Table I's CTSDG baseline and Table II
 share one stored result) and of :func:`classical` (OpenCV's Telea and Navier-Stokes inpainting).
 
 One run: a generator (``ctsdg`` | ``edgeconnect`` | ``prvs``, :mod:`repro.zoo.inpainting`) and the
-PatchGAN are trained with Adam on the main loss (Eq. 1) plus TPL/TSL weighted by a reweighting
-``method`` (``fixed`` | ``awa`` | ``adaloss`` | ``gradnorm`` | ``gradsim``); the last
-``finetune_steps`` steps are a fine-tuning stage at a quarter of the learning rate (CTSDG's
-schedule: 2e-4 then 5e-5). The weights are logged every step (AWA's Fig. 4). The test set is
-scored per hole-ratio bin with PSNR, SSIM, MAE, LPIPS-VGG and FID on the composite.
+PatchGAN are trained on the main loss (Eq. 1, CTSDG's official weights,
+:data:`repro.awa.losses.BALANCES`) plus TPL/TSL weighted by a reweighting ``method`` (``fixed`` |
+``awa`` | ``adaloss`` | ``gradnorm`` | ``gradsim``), with CTSDG's optimisers: Adam with betas
+(0.9, 0.999) for the generator, the discriminator at a tenth of its learning rate. The last
+``finetune_steps`` steps are CTSDG's fine-tuning stage: a quarter of the learning rate (2e-4 then
+5e-5 in CTSDG) and the generator's BatchNorm statistics frozen
+(:meth:`~repro.zoo.inpainting.InpaintingGenerator.freeze_statistics`; only ``ctsdg_small`` has
+BatchNorm, as only CTSDG among the three has it in its encoder). The weights are logged every step
+(AWA's Fig. 4). The test set is scored per hole-ratio bin with PSNR, SSIM, MAE, LPIPS-VGG and FID
+on the composite.
+
+**Warm start.** With ``warm_steps > 0`` a run continues from :func:`warm_start`: the same generator
+trained ``warm_steps`` steps with fixed default weights (seed ``warm_seed``), stored once and shared
+by every arm and seed that continues from it, so that the arms differ only in what they do after it.
+The continuation starts fresh Adam moments (the same for every arm); its ``seed`` fixes the batch
+stream and the training masks, identical for every method.
 
 Data (scale ``smoke``/``cpu``; no faces, facades or Places2 offline): two photo-bank analogues,
 ``scenes`` (random crops of 192 px up to a whole photo: whole scenes, for Places2 and Paris
@@ -23,6 +34,7 @@ each scored bin); the training masks are drawn brush strokes at every scale (the
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import time
 from typing import ClassVar
@@ -34,7 +46,7 @@ from tqdm import tqdm
 
 from repro import metrics
 from repro.awa import AWA, AWAConfig, AdaLoss, Fixed, GradNorm, GradSim
-from repro.awa.losses import TERM_NAMES, UPPER_BOUNDS, AuxiliaryTerms, composite
+from repro.awa.losses import BALANCES, DEFAULT_WEIGHTS, TERM_NAMES, UPPER_BOUNDS, VGG_INPUTS, AuxiliaryTerms, composite
 from repro.awa.objective import InpaintingObjective, guidance_metric
 from repro.config import ExperimentConfig, Scale, parse_scale
 from repro.data.folders import ImageFolder, dataset_path
@@ -90,9 +102,16 @@ class InpaintConfig(ExperimentConfig):
     lr: float = 1e-3
     n_train: int = 384
     n_test: int = 8
+    n_fid: int = 8  # FID per bin on the first n_fid test images (shown, never deciding: repro.claims.FID_MIN_IMAGES)
     n_samples: int = 4
+    balance: str = "ctsdg"  # main-loss weights: repro.awa.losses.BALANCES ("liu": the book's earlier 1/6)
+    vgg_input: str = "official"  # [-1, 1] as is (the official code), or "imagenet"
+    warm_steps: int = 0  # continue from warm_start(warm_config(cfg)) when > 0
+    warm_seed: int = 0
 
-    VERSION = 2  # 2: guidance batches from their own stream (identical training batches across methods)
+    # 2: guidance batches from their own stream (identical training batches across methods);
+    # 3: CTSDG's official balance, VGG input and optimisers, BatchNorm in ctsdg_small's encoders, warm starts
+    VERSION = 3
 
     NAME = "awa.inpainting"
     PRESETS: ClassVar[dict] = {
@@ -101,7 +120,7 @@ class InpaintConfig(ExperimentConfig):
         # budget on 2 cores (README, "Book budget"); the AWA redesign replaces these runs.
         Scale.CPU: dict(aux_lr=2e-2, steps=48, finetune_steps=12),
         Scale.PAPER: dict(image_size=256, width=64, batch_size=6, steps=400_000, finetune_steps=50_000, lr=2e-4,
-                          n_train=0, n_test=200, n_samples=8),
+                          n_train=0, n_test=200, n_fid=0, n_samples=8),
     }
     AT_LEAST_ONE = ("steps", "batch_size", "n_test", "width", "k")
 
@@ -123,9 +142,17 @@ class InpaintConfig(ExperimentConfig):
             raise ValueError(f"finetune_steps must be in [0, steps), got {self.finetune_steps}")
         if self.n_test < 2:
             raise ValueError("n_test must be >= 2 (FID needs two images)")
+        if self.n_fid == 1 or self.n_fid < 0:
+            raise ValueError(f"n_fid must be 0 (every test image) or >= 2, got {self.n_fid}")
         self.awa  # noqa: B018  (AWAConfig checks its own settings)
         if not (0 < self.weight_p < UPPER_BOUNDS[0] and 0 < self.weight_s < UPPER_BOUNDS[3]):
             raise ValueError(f"weights must lie in (0, {UPPER_BOUNDS[0]}) and (0, {UPPER_BOUNDS[3]})")
+        if self.balance not in BALANCES:
+            raise ValueError(f"unknown balance {self.balance!r}; valid: {', '.join(BALANCES)}")
+        if self.vgg_input not in VGG_INPUTS:
+            raise ValueError(f"unknown vgg_input {self.vgg_input!r}; valid: {', '.join(VGG_INPUTS)}")
+        if self.warm_steps < 0:
+            raise ValueError(f"warm_steps must be >= 0, got {self.warm_steps}")
 
     @property
     def awa(self) -> AWAConfig:
@@ -146,7 +173,8 @@ def images(cfg: InpaintConfig, split: str) -> torch.Tensor:
     if cfg.scale is Scale.PAPER:
         folder = dataset_path(cfg.data_root, DATASETS[cfg.dataset][1], split)
         return ImageFolder(folder, cfg.image_size, limit=n or None).load_all() * 2 - 1
-    seed = cfg.seed * 7919 if split == "train" else TEST_SEED
+    # the training crops of a continuation are its warm start's: its seed fixes only batches and masks
+    seed = (cfg.warm_seed if cfg.warm_steps else cfg.seed) * 7919 if split == "train" else TEST_SEED
     return _crops(cfg.dataset, n, cfg.image_size, "train" if split == "train" else "test", seed) * 2 - 1
 
 
@@ -217,39 +245,68 @@ def predict(generator, images: torch.Tensor, masks: torch.Tensor, batch: int = 3
     return torch.cat(out)
 
 
-def score(fake: torch.Tensor, real: torch.Tensor) -> dict:
-    """PSNR, SSIM, MAE, LPIPS (means over images) and FID of composites vs targets, all in [-1, 1].
-    The targets' Inception features are computed once per process (:data:`repro.metrics.REFERENCE_FEATURES`):
-    every bin of every run scores its FID against the same ground-truth images."""
+def score(fake: torch.Tensor, real: torch.Tensor, n_fid: int = 0) -> dict:
+    """PSNR, SSIM, MAE, LPIPS (means over images) and FID of composites vs targets, all in [-1, 1];
+    FID on the first ``n_fid`` pairs (0: all). The targets' Inception features are computed once per
+    process (:data:`repro.metrics.REFERENCE_FEATURES`): every bin of every run scores its FID against
+    the same ground-truth images."""
     if not torch.isfinite(fake).all():
         return {m: float("nan") for m in METRICS}
     f, r = (fake + 1) / 2, (real + 1) / 2
+    k = n_fid or len(f)
     return {
         "PSNR": float(metrics.psnr(f, r).mean()), "SSIM": float(metrics.ssim(f, r).mean()),
         "MAE": float(metrics.mae(f, r).mean()), "LPIPS": float(metrics.lpips(f, r).mean()),
-        "FID": metrics.REFERENCE_FEATURES.fid(f, r),
+        "FID": metrics.REFERENCE_FEATURES.fid(f[:k], r[:k]),
     }
 
 
 def evaluate(cfg: InpaintConfig, fill) -> dict[str, dict]:
-    """``fill(images, masks) -> composites`` scored on every bin of the test set."""
+    """``fill(images, masks) -> composites`` scored on every bin of the test set (FID on the first
+    ``cfg.n_fid`` images of each bin: 9 s per 64 images on one core, and not deciding anything)."""
     real = images(cfg, "test").to(device())
-    return {label: score(fill(real, m.to(device())), real)
+    return {label: score(fill(real, m.to(device())), real, cfg.n_fid)
             for label, m in test_masks(cfg).items()}
 
 
-@experiment("awa/run")
-def run(cfg: InpaintConfig) -> dict:
-    """Train one generator with one reweighting method; test metrics per bin, weight history, samples."""
+def warm_config(cfg: InpaintConfig) -> InpaintConfig:
+    """The config of ``cfg``'s warm start: what the warm start depends on (data, generator, widths,
+    learning rate, balance, ``warm_steps`` fixed-weight steps at seed ``warm_seed``), every other
+    field at its default, so that every arm and seed continuing from it shares one stored run."""
+    if cfg.warm_steps < 1:
+        raise ValueError("this run has no warm start (warm_steps=0)")
+    keep = ("dataset", "generator", "image_size", "width", "batch_size", "lr", "n_train", "balance", "vgg_input", "data_root")
+    return InpaintConfig(scale=cfg.scale, seed=cfg.warm_seed, steps=cfg.warm_steps, finetune_steps=0, n_test=2, n_samples=1,
+                         **{f: getattr(cfg, f) for f in keep})
+
+
+def _pack(state: dict) -> dict:
+    """A state dict as JSON-safe base64 of its raw bytes (float tensors in their own type)."""
+    return {k: {"dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape),
+                "data": base64.b64encode(t.detach().cpu().contiguous().numpy().tobytes()).decode()} for k, t in state.items()}
+
+
+def _unpack(packed: dict) -> dict:
+    return {k: torch.from_numpy(np.frombuffer(base64.b64decode(v["data"]), dtype=v["dtype"]).copy()).reshape(v["shape"])
+            for k, v in packed.items()}
+
+
+def _networks(cfg: InpaintConfig):
     dev = device()
-    torch.manual_seed(cfg.seed)
-    vgg = pretrained_model("vgg16_features")
     generator = create_model(GENERATORS[cfg.generator], width=cfg.width).to(dev)
     discriminator = create_model("inpainting_patchgan", width=2 * cfg.width).to(dev)
-    objective = InpaintingObjective(generator, discriminator, AuxiliaryTerms(vgg.to(dev)), params=cfg.awa_params)
-    method = make_method(cfg).to(dev)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
+    return generator, discriminator
+
+
+def _train(cfg: InpaintConfig, generator, discriminator, method, steps: int, finetune_steps: int) -> dict:
+    """``steps`` generator and discriminator steps (the last ``finetune_steps`` fine-tuning), batches
+    and masks drawn from ``cfg.seed``; returns the weight and loss histories and the seconds per step."""
+    dev = device()
+    vgg = pretrained_model("vgg16_features", normalize=False)
+    objective = InpaintingObjective(generator, discriminator, AuxiliaryTerms(vgg.to(dev), cfg.vgg_input),
+                                    main_weights=BALANCES[cfg.balance], params=cfg.awa_params)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(0.9, 0.999))  # CTSDG's optimisers
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr / 10, betas=(0.9, 0.999))
     train, pool = images(cfg, "train").to(dev), train_masks(cfg).to(dev)
     rng = torch.Generator().manual_seed(cfg.seed)
     guide_rng = torch.Generator().manual_seed(cfg.seed + 1_000_003)  # every method sees the same training batches
@@ -263,11 +320,12 @@ def run(cfg: InpaintConfig) -> dict:
 
     history, losses = [], []
     start = time.perf_counter()
-    for step in tqdm(range(cfg.steps), desc=f"{cfg.generator}+{cfg.method}", leave=False):
-        if step == cfg.steps - cfg.finetune_steps:  # the fine-tuning stage
-            for opt in (opt_g, opt_d):
+    for step in tqdm(range(steps), desc=f"{cfg.generator}+{cfg.method}", leave=False):
+        if step == steps - finetune_steps:  # CTSDG's fine-tuning stage: lr / 4, frozen BatchNorm statistics
+            for opt, lr in ((opt_g, cfg.lr / 4), (opt_d, cfg.lr / 40)):
                 for group in opt.param_groups:
-                    group["lr"] = cfg.lr / 4
+                    group["lr"] = lr
+            generator.freeze_statistics()
             method.generator_lr_changed(cfg.lr / 4)
         batch = sample()
         guide = sample(guide_rng) if method.needs_guidance else None
@@ -283,13 +341,49 @@ def run(cfg: InpaintConfig) -> dict:
         opt_d.step()
         history.append([float(x) for x in w])
         losses.append({"main": float(main.detach()), **dict(zip(TERM_NAMES, aux.detach().tolist()))})
-    seconds = time.perf_counter() - start
+    return {"weights": history, "losses": losses, "seconds_per_step": (time.perf_counter() - start) / max(steps, 1)}
+
+
+@experiment("awa/warm_start")
+def warm_start(cfg: InpaintConfig) -> dict:
+    """``cfg.steps`` steps of the generator with fixed default weights (:func:`warm_config`): its and
+    its discriminator's weights (BatchNorm statistics included) and its loss history. The runs that
+    continue from it score themselves."""
+    if cfg.method != "fixed" or cfg.finetune_steps or cfg.warm_steps or (cfg.weight_p, cfg.weight_s) != DEFAULT_WEIGHTS[2:4]:
+        raise ValueError("a warm start is fixed-weight training at the default weights: build its config with warm_config()")
+    torch.manual_seed(cfg.seed)
+    generator, discriminator = _networks(cfg)
+    trained = _train(cfg, generator, discriminator, make_method(cfg).to(device()), cfg.steps, 0)
+    return {"generator": _pack(generator.state_dict()), "discriminator": _pack(discriminator.state_dict()),
+            "losses": trained["losses"], "seconds_per_step": trained["seconds_per_step"]}
+
+
+def warm_networks(cfg: InpaintConfig):
+    """``cfg``'s generator and discriminator, at the stored warm start when ``cfg.warm_steps > 0``,
+    else freshly initialised from ``cfg.seed``."""
+    torch.manual_seed(cfg.seed)
+    generator, discriminator = _networks(cfg)
+    if cfg.warm_steps:
+        state = warm_start(warm_config(cfg))
+        dev = device()
+        generator.load_state_dict({k: v.to(dev) for k, v in _unpack(state["generator"]).items()})
+        discriminator.load_state_dict({k: v.to(dev) for k, v in _unpack(state["discriminator"]).items()})
+    return generator, discriminator
+
+
+@experiment("awa/run")
+def run(cfg: InpaintConfig) -> dict:
+    """Train one generator with one reweighting method (from its warm start, if it has one); test
+    metrics per bin, weight history, samples."""
+    dev = device()
+    generator, discriminator = warm_networks(cfg)
+    method = make_method(cfg).to(dev)
+    trained = _train(cfg, generator, discriminator, method, cfg.steps, cfg.finetune_steps)
     fill = lambda y, m: predict(generator, y, m)  # noqa: E731
     scores = evaluate(cfg, fill)
     real = images(cfg, "test")[: cfg.n_samples].to(dev)
     m = sample_masks(cfg).to(dev)
-    return {"scores": scores, "weights": history, "losses": losses, "seconds_per_step": seconds / cfg.steps,
-            "samples": to_uint8(fill(real, m)), "skipped_updates": method.skipped,
+    return {"scores": scores, **trained, "samples": to_uint8(fill(real, m)), "skipped_updates": method.skipped,
             "finetune_start": cfg.steps - cfg.finetune_steps}
 
 

@@ -3,14 +3,18 @@ r"""The inpainting losses of Hui et al.: the main loss (Eq. 1) and TPL / TSL (Eq
 Notation (images in :math:`[-1, 1]`, mask :math:`M` with 1 = hole):
 :math:`\tilde y = g(x; \theta)` the generator output, :math:`\hat y = M \odot \tilde y +
 (1 - M) \odot y` the composite, :math:`\psi_n` the VGG-16 feature map at ``pool1``, ``pool2``,
-``pool3`` (the official code's choice, inputs mapped to :math:`[0, 1]` and ImageNet-normalised),
-:math:`G(F) = F F^\top / (C H W)` the Gram matrix.
+``pool3``, :math:`G(F) = F F^\top / (C H W)` the Gram matrix. As in the official code (CTSDG's
+``VGG16FeatureExtractor``), VGG-16 receives the images in :math:`[-1, 1]` as the data loader gives
+them, with **no** ImageNet normalisation (``vgg_input="official"``); ``"imagenet"`` maps them to
+:math:`[0, 1]` and normalises them (this book's convention before it was checked against the code).
 
-Main loss (Eq. 1), :math:`\lambda_m^\top L_m` with :math:`L_m = (L_{l1}, L_{adv}, L_{tv})`:
-the L1 term weighs the hole 6x the valid region (Liu et al.'s convention, which CTSDG, PRVS and
-EdgeConnect inherit) and adds the generator's own structure-map losses, if it predicts any;
-the adversarial term is the non-saturating GAN loss of a PatchGAN on the output; TV is the mean
-absolute difference of neighbouring pixels of the composite.
+Main loss (Eq. 1), :math:`\lambda_m^\top L_m` with :math:`L_m = (L_{valid}, L_{hole}, L_{struct},
+L_{adv})`, with CTSDG's official weights (:data:`CTSDG_BALANCE`): valid-region L1 10, hole L1 60,
+the generator's own structure-map L1 1.0 (CTSDG's intermediate loss; here against Sobel edges), and
+the non-saturating GAN loss of a PatchGAN on the output 0.1. Liu et al.'s partial-convolution values
+(valid 1, hole 6), which this book used before, leave the auxiliary terms about 16x heavier
+relative to the main loss than in CTSDG (:data:`LIU_BALANCE`, kept as an option). A total-variation
+term (weight ``tv``) is off: CTSDG has none.
 
 Auxiliary terms, one per feature level :math:`n = 1, 2, 3` (Eqs. 2-3, as in the official code)
 
@@ -38,6 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from repro.zoo.inpainting import InpaintOutput, edge_map
+from repro.zoo.vgg import ImageNetNormalize
 
 #: The feature levels of TPL/TSL (the first three max-pooling layers of VGG-16).
 LEVELS: tuple[str, ...] = ("pool1", "pool2", "pool3")
@@ -51,13 +56,23 @@ UPPER_BOUNDS: tuple[float, ...] = (2.0,) * 3 + (750.0,) * 3
 
 @dataclasses.dataclass(frozen=True)
 class MainWeights:
-    """lambda_m of Eq. 1 (and the hole/valid split of the L1 term)."""
+    """lambda_m of Eq. 1 (and the hole/valid split of the L1 term); defaults: CTSDG's official values."""
 
-    valid: float = 1.0
-    hole: float = 6.0
+    valid: float = 10.0
+    hole: float = 60.0
     structure: float = 1.0
     adv: float = 0.1
-    tv: float = 0.1
+    tv: float = 0.0
+
+
+#: CTSDG's official main-loss weights (``options/train_options.py`` of the AWA repository).
+CTSDG_BALANCE = MainWeights()
+#: Liu et al.'s partial-convolution weights (valid 1, hole 6) with a TV term: the book's earlier balance.
+LIU_BALANCE = MainWeights(valid=1.0, hole=6.0, tv=0.1)
+#: ``InpaintConfig.balance`` -> main-loss weights.
+BALANCES = {"ctsdg": CTSDG_BALANCE, "liu": LIU_BALANCE}
+#: How VGG-16 receives the [-1, 1] images: as they are (the official code) or ImageNet-normalised.
+VGG_INPUTS = ("official", "imagenet")
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
@@ -82,21 +97,34 @@ class AuxiliaryTerms(nn.Module):
     One VGG-16 forward over the output and the composite together; the target's features (and
     Gram matrices) need no gradient and are computed once per batch (:meth:`target_features`)
     and reused by every pass over that batch (look-ahead, inner products, the generator step).
+    ``vgg`` must not normalise its inputs itself (``vgg16_features(normalize=False)``); ``vgg_input``
+    says what it receives (:data:`VGG_INPUTS`).
     """
 
-    def __init__(self, vgg: nn.Module) -> None:
+    def __init__(self, vgg: nn.Module, vgg_input: str = "official") -> None:
         super().__init__()
+        if vgg_input not in VGG_INPUTS:
+            raise ValueError(f"vgg_input must be one of {VGG_INPUTS}, got {vgg_input!r}")
+        if isinstance(getattr(vgg, "normalize", None), ImageNetNormalize):
+            raise ValueError("AuxiliaryTerms needs a VGG that does not normalise its inputs: "
+                             "pretrained_model('vgg16_features', normalize=False)")
         self.vgg = vgg
+        self.vgg_input = vgg_input
+        self.imagenet = ImageNetNormalize() if vgg_input == "imagenet" else None
+
+    def _vgg(self, images: torch.Tensor) -> list[torch.Tensor]:
+        x = images if self.imagenet is None else self.imagenet((images + 1) / 2)
+        return self.vgg(x, list(LEVELS))
 
     def target_features(self, target: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         with torch.no_grad():
-            return [(f, gram(f)) for f in self.vgg((target + 1) / 2, list(LEVELS))]
+            return [(f, gram(f)) for f in self._vgg(target)]
 
     def forward(self, output: torch.Tensor, comp: torch.Tensor, target: torch.Tensor,
                 target_features: "list | None" = None) -> torch.Tensor:
         b = len(output)
         reference = self.target_features(target) if target_features is None else target_features
-        feats = self.vgg((torch.cat([output, comp]) + 1) / 2, list(LEVELS))
+        feats = self._vgg(torch.cat([output, comp]))
         perc, styl = [], []
         for f, (f_gt, g_gt) in zip(feats, reference):
             f_out, f_comp = f[:b], f[b:]

@@ -19,9 +19,15 @@ gradient of each auxiliary term :math:`L_j`, i.e. the Jacobian-vector product
 
 Both give the same numbers (tests/test_awa.py); the benchmark in :mod:`repro.awa.benchmark`
 times them.
+
+Evaluations at substituted parameters (look-ahead, guidance, inner products) leave the module as
+it was: a BatchNorm layer in training mode normalises with the batch's statistics there but does
+not update its running statistics (:func:`batch_statistics_only`), so only the generator's own
+training step moves them, as in plain training; forward-mode passes could not update them anyway.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Callable
 
@@ -34,6 +40,21 @@ from repro.awa.losses import AuxiliaryTerms, MainWeights, composite, structure_l
 
 PARAM_SETS = ("all", "last")
 Params = dict  # name -> tensor
+
+
+@contextlib.contextmanager
+def batch_statistics_only(module: nn.Module):
+    """Within the block, BatchNorm layers in training mode use the batch's statistics without updating
+    their running statistics (layers in eval mode, e.g. frozen for fine-tuning, keep using theirs)."""
+    layers = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training
+              and m.track_running_stats]
+    for m in layers:
+        m.track_running_stats = False
+    try:
+        yield
+    finally:
+        for m in layers:
+            m.track_running_stats = True
 
 
 class InpaintingObjective:
@@ -70,7 +91,11 @@ class InpaintingObjective:
         parameters or with ``params`` (names of :attr:`names` -> tensors) substituted."""
         target, mask = batch
         x = target * (1 - mask)
-        out = self.generator(x, mask) if params is None else functional_call(self.generator, params, (x, mask))
+        if params is None:
+            out = self.generator(x, mask)
+        else:
+            with batch_statistics_only(self.generator):
+                out = functional_call(self.generator, params, (x, mask))
         return (*self._losses(out, target, mask), out.image)
 
     def _losses(self, out, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,7 +105,7 @@ class InpaintingObjective:
         l1 = (lam.valid * ((1 - mask) * (image - target)).abs().mean() + lam.hole * (mask * (image - target)).abs().mean()
               + lam.structure * structure_loss(out, target))
         adv = F.softplus(-self.discriminator(image)).mean()  # non-saturating GAN loss
-        main = l1 + lam.adv * adv + lam.tv * total_variation(comp)
+        main = l1 + lam.adv * adv + (lam.tv * total_variation(comp) if lam.tv else 0)
         return main, self.aux(image, comp, target, self.reference_features(target))
 
     def reference_features(self, target: torch.Tensor) -> list:

@@ -16,18 +16,25 @@ each table             :func:`reference_spread`: the fixed-weight generator's se
 =====================  ==============================================================
 
 Every table's reference is its generator with fixed weights, trained at the seeds
-:data:`repro.report.SEEDS`; for CTSDG on ``scenes`` these are Table I's baseline runs (Fig. 1's default
-point, Table II's experiment 1 and Table III's fixed run are the same config), so its spread costs nothing.
+:data:`repro.report.SEEDS`.
+
+**Table I's design** (:data:`TABLE1_DESIGN`): below ``scale="paper"`` every Table I run continues
+from one shared warm start (:func:`repro.awa.experiments.warm_start`: fixed-weight training, in the
+run bank at ``scale="cpu"``), both arms for each seed see the same batches and masks, the
+continuation is longer than the auxiliary weights' equilibration time (:func:`equilibration_steps`),
+and the test set has 64 images per hole bin. At ``scale="paper"`` the runs train from scratch with
+the paper's protocol. The other tables still train from scratch at the short cpu preset.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from repro import report, runner
+from repro import bank, report, runner
+from repro.awa.awa import AUX_OPTIMISERS
 from repro.awa.losses import TERM_NAMES
-from repro.awa.experiments import METRICS, classical, config, dataset_for, run
-from repro.config import Scale
+from repro.awa.experiments import METRICS, classical, config, dataset_for, run, warm_config, warm_start
+from repro.config import Scale, parse_scale
 
 #: Fig. 1's grid (perceptual weight x style weight); (0.1, 250) is the default.
 P_GRID = (0.02, 0.1, 0.5)
@@ -51,6 +58,35 @@ BASE_DATASET = "places2"
 OTHER_GENERATORS = {"PRVS": "prvs", "EG2": "edgeconnect"}
 
 
+#: Table I's runs per scale: a shared warm start of ``warm_steps`` fixed-weight steps, then ``steps``
+#: paired steps per arm (the last ``finetune_steps`` fine-tuning), scored on ``n_test`` images per bin.
+#: cpu: 4,000 warm steps (banked: 8 min on one core); 256 continuation steps before fine-tuning, one
+#: equilibration time of the auxiliary weights at aux lr 2e-2 (:func:`equilibration_steps`), then 64
+#: of fine-tuning; 64 test images per bin. paper: the paper's protocol from scratch (the preset).
+TABLE1_DESIGN = {
+    Scale.SMOKE: dict(warm_steps=6, steps=6, finetune_steps=2),
+    Scale.CPU: dict(warm_steps=4000, steps=320, finetune_steps=64, n_test=64),
+    Scale.PAPER: {},
+}
+
+
+# Table I's warm start at scale="cpu" (4,000 fixed-weight steps, about 8 minutes on one core) is in the
+# run bank: every Table I run continues from it, and the book reads it instead of training it.
+bank.register("awa-warm-start", lambda: runner.Run(warm_start, warm_config(table1_config("cpu"))))
+
+
+def equilibration_steps(cfg) -> float:
+    r"""Steps the auxiliary logits need to settle under the code's AdamW: :math:`1/(\mathrm{lr}\cdot
+    \mathrm{wd})` (the weight decay's time constant; infinite without decay)."""
+    wd = AUX_OPTIMISERS[cfg.aux_optimiser]["weight_decay"]
+    return float("inf") if wd == 0 else 1.0 / (cfg.aux_lr * wd)
+
+
+def table1_config(scale, data_root=None, seed=0, dataset: str = BASE_DATASET, **overrides):
+    """The config of one Table I run (:data:`TABLE1_DESIGN`)."""
+    return _cfg(scale, data_root, seed, dataset, **{**TABLE1_DESIGN[parse_scale(scale)], **overrides})
+
+
 def _cfg(scale, data_root=None, seed=0, dataset: str = BASE_DATASET, **overrides):
     """The config of one run on the paper's ``dataset`` (its photo-bank analogue below scale='paper')."""
     return config(scale, seed=seed, data_root=data_root, dataset=dataset_for(dataset, scale), **overrides)
@@ -67,7 +103,7 @@ def _fig1_cfgs(scale, data_root):
 
 
 def _table1_cfgs(scale, data_root, dataset=BASE_DATASET):
-    return [_cfg(scale, data_root, seed=s, dataset=dataset, **m) for m in ({}, {"method": "awa"}) for s in SEEDS]
+    return [table1_config(scale, data_root, seed=s, dataset=dataset, **m) for m in ({}, {"method": "awa"}) for s in SEEDS]
 
 
 def _table2_cfgs(scale, data_root):
@@ -93,6 +129,15 @@ def _fig4_cfgs(scale, data_root):
 # 2 cores: the book computes it.
 
 
+def chapter_stages(chapter: str, scale: str = "cpu", data_root=None) -> list[list]:
+    """:func:`chapter_runs` in the stages :func:`repro.runner.gather` takes: the warm starts the runs
+    continue from first (each computed once, not by every run that needs it), then the runs."""
+    runs = chapter_runs(chapter, scale, data_root)
+    warm = {r.cfg.key(): r for r in (runner.Run(warm_start, warm_config(r.cfg)) for r in runs
+                                     if getattr(r.cfg, "warm_steps", 0))}
+    return [list(warm.values()), runs] if warm else [runs]
+
+
 def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
     """The runs of one AWA chapter (``"awa_01"`` ... ``"awa_04"``), as :class:`repro.runner.Run` objects."""
     cfgs = {"awa_01": lambda: _fig1_cfgs(scale, data_root) + _table1_cfgs(scale, data_root),
@@ -101,7 +146,7 @@ def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
             "awa_04": lambda: _universality_cfgs(scale, data_root) + _fig4_cfgs(scale, data_root)}
     if chapter not in cfgs:
         raise ValueError(f"no AWA chapter {chapter!r}; one of {', '.join(cfgs)}")
-    extra = [runner.Run(classical, _cfg(scale, data_root))] if chapter in ("awa_01", "awa_02") else []
+    extra = [runner.Run(classical, table1_config(scale, data_root))] if chapter in ("awa_01", "awa_02") else []
     return [runner.Run(run, c) for c in cfgs[chapter]()] + extra
 
 
@@ -116,10 +161,13 @@ def per_bin(result: dict, name: str) -> pd.DataFrame:
 
 
 # ---- every table: the reference's seed noise ---------------------------------------------------------
-def reference_spread(scale: str = "cpu", data_root=None, dataset: str = BASE_DATASET, generator: str = "ctsdg") -> pd.DataFrame:
+def reference_spread(scale: str = "cpu", data_root=None, dataset: str = BASE_DATASET, generator: str = "ctsdg",
+                     table1: bool = False) -> pd.DataFrame:
     """The seed-to-seed spread (:func:`repro.report.seed_spread`) of ``generator`` with fixed weights on
-    ``dataset``: each metric averaged over the hole-ratio bins, at every seed of :data:`SEEDS`."""
-    return report.seed_spread({s: mean_scores(_run(scale, data_root, seed=s, dataset=dataset, generator=generator))
+    ``dataset``: each metric averaged over the hole-ratio bins, at every seed of :data:`SEEDS`
+    (``table1``: Table I's own fixed-weight runs, :data:`TABLE1_DESIGN`)."""
+    make = table1_config if table1 else _cfg
+    return report.seed_spread({s: mean_scores(run(make(scale, data_root, seed=s, dataset=dataset, generator=generator)))
                                for s in SEEDS}, METRICS)
 
 
@@ -140,7 +188,7 @@ def table1(scale: str = "cpu", data_root=None, dataset: str = BASE_DATASET) -> d
     cfgs = _table1_cfgs(scale, data_root, dataset)
     base = {c.seed: run(c) for c in cfgs if c.method == "fixed"}
     awa = {c.seed: run(c) for c in cfgs if c.method == "awa"}
-    cls = classical(_cfg(scale, data_root, dataset=dataset))
+    cls = classical(table1_config(scale, data_root, dataset=dataset))
     return {"base": base, "awa": awa, "classical": cls, "dataset": dataset}
 
 

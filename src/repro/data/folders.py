@@ -7,13 +7,13 @@ introduction's block and starts every paper-scale entry point on it)::
     <data_root>/                      read at scale="paper" only; a chapter needs only its own folders
       places2/{train,test}/
           Places2 photos
-          read by awa/run, awa/classical (AWA 1-4)
+          read by awa/run, awa/classical (AWA 1-4), awa/warm_start (AWA 1-2)
       paris_streetview/{train,test}/
           Paris StreetView photos
-          read by awa/run (AWA 1-4)
+          read by awa/run (AWA 1-4), awa/warm_start (AWA 1-2)
       celeba/{train,test}/
           CelebA photos
-          read by awa/run (AWA 1-4)
+          read by awa/run (AWA 1-4), awa/warm_start (AWA 1-2)
       masks/
           NVIDIA irregular test masks: PNGs, white = hole, any sub-folders; binned by hole ratio at the
           run's image size, the first n_test of each scored bin (training masks are drawn at every
@@ -57,11 +57,6 @@ introduction's block and starts every paper-scale entry point on it)::
       pgn/heads, pgn/heads_reference (PGN 4)
           an analogue on the photo bank: no talking-heads model or VoxCeleb2 exists offline, so a
           "person" is a held-out photo and its "frames" are crops of it
-
-``{a,b}`` are sub-folders (each must exist and hold images); "any sub-folders" means the images
-are found recursively. :func:`dataset_path` refuses a (folder, sub-folder) the table does not
-declare, so the table cannot fall behind the code. A folder that is missing or holds no images
-gives one error naming the expected path.
 """
 from __future__ import annotations
 
@@ -105,6 +100,7 @@ ENTRY_POINTS: dict[str, str] = {
     "pgn/heads_reference": "PGN 4",
     "awa/run": "AWA 1-4",
     "awa/classical": "AWA 1-4",
+    "awa/warm_start": "AWA 1-2",
     "awa/step_costs": "AWA 1",
     "mtadam/step_costs": "MTAdam 1",
     "mtadam/table1_mnist": "MTAdam 1",
@@ -118,14 +114,14 @@ ENTRY_POINTS: dict[str, str] = {
     "mtadam/table5_cyclegan": "MTAdam 5",
 }
 
-_AWA = ("awa/run", "awa/classical")
+_AWA = ("awa/run", "awa/classical", "awa/warm_start")
 #: The layout of ``data_root`` at ``scale="paper"``: every folder any entry point reads, and nothing else.
 LAYOUT: tuple[Folder, ...] = (
     Folder("places2", ("train", "test"), "Places2 photos", _AWA),
-    Folder("paris_streetview", ("train", "test"), "Paris StreetView photos", ("awa/run",)),
-    Folder("celeba", ("train", "test"), "CelebA photos", ("awa/run",)),
+    Folder("paris_streetview", ("train", "test"), "Paris StreetView photos", ("awa/run", "awa/warm_start")),
+    Folder("celeba", ("train", "test"), "CelebA photos", ("awa/run", "awa/warm_start")),
     Folder("masks", (), "NVIDIA irregular test masks: PNGs, white = hole, any sub-folders; binned by hole ratio at the "
-           "run's image size, the first n_test of each scored bin (training masks are drawn at every scale)", _AWA),
+           "run's image size, the first n_test of each scored bin (training masks are drawn at every scale)", _AWA[:2]),
     Folder("imagenet_train", (), "ImageNet training images, any sub-folders", ("repro train-pgn",)),
     Folder("imagenet_val", (), "ImageNet validation images, any sub-folders",
            ("foundation/metric_sanity", "pgn/dip", "pgn/dip_reference", "mtadam/table4_srgan", "mtadam/table4_reference")),

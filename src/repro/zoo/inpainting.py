@@ -12,7 +12,9 @@ on 2 CPU cores at 32-64 px and at 256 px on a GPU.
 ``ctsdg_small``
     CTSDG (Guo et al. 2021): two streams — a texture encoder on the image and a structure
     stream on the masked edge map — that are fused and decoded twice: the texture decoder
-    predicts the image, the structure decoder the full edge map.
+    predicts the image, the structure decoder the full edge map. As in CTSDG, the encoders'
+    downsampling convolutions are batch-normalised, and fine-tuning freezes those statistics
+    (:meth:`InpaintingGenerator.freeze_statistics`, CTSDG's ``generator.train(finetune=True)``).
 ``edgeconnect_small``
     EdgeConnect (Nazeri et al. 2019): an edge generator completes the edge map, then an image
     generator paints the image conditioned on it. The edge stage is trained with its own loss;
@@ -53,7 +55,9 @@ def edge_map(image: torch.Tensor) -> torch.Tensor:
     return (g.pow(2).sum(1, keepdim=True) + 1e-12).sqrt().div(4).clamp(0, 1)
 
 
-def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+def _conv(cin: int, cout: int, stride: int = 1, norm: bool = False) -> nn.Sequential:
+    if norm:  # the convolution's bias would be cancelled by the normalisation
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2))
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.2))
 
 
@@ -83,7 +87,22 @@ class _ImageHead(nn.Module):
 
 
 class InpaintingGenerator(nn.Module):
-    """Common checks: H and W divisible by 4, mask shape (B, 1, H, W)."""
+    """Common checks: H and W divisible by 4, mask shape (B, 1, H, W); fine-tuning's frozen statistics."""
+
+    def freeze_statistics(self, frozen: bool = True) -> "InpaintingGenerator":
+        """CTSDG's fine-tuning stage (``generator.train(finetune=True)``): from now on every BatchNorm
+        layer normalises with its running statistics and no longer updates them, also while the rest
+        of the network trains. A generator without BatchNorm is unaffected."""
+        self._frozen_statistics = frozen
+        return self.train(self.training)
+
+    def train(self, mode: bool = True) -> "InpaintingGenerator":
+        super().train(mode)
+        if getattr(self, "_frozen_statistics", False):
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
 
     def last_layer(self) -> nn.Module:
         return self.head.last_layer
@@ -105,8 +124,8 @@ class CTSDGSmall(InpaintingGenerator):
     def __init__(self, width: int = 24) -> None:
         super().__init__()
         w = width
-        self.texture_enc = nn.Sequential(_conv(4, w), _conv(w, 2 * w, 2), _conv(2 * w, 4 * w, 2))
-        self.structure_enc = nn.Sequential(_conv(2, w), _conv(w, 2 * w, 2), _conv(2 * w, 4 * w, 2))
+        self.texture_enc = nn.Sequential(_conv(4, w), _conv(w, 2 * w, 2, norm=True), _conv(2 * w, 4 * w, 2, norm=True))
+        self.structure_enc = nn.Sequential(_conv(2, w), _conv(w, 2 * w, 2, norm=True), _conv(2 * w, 4 * w, 2, norm=True))
         self.fuse = nn.Sequential(nn.Conv2d(8 * w, 4 * w, 1), nn.LeakyReLU(0.2), _Res(4 * w), _Res(4 * w))
         self.structure_dec = nn.Sequential(_up(4 * w, 2 * w), _up(2 * w, w), nn.Conv2d(w, 1, 3, 1, 1), nn.Sigmoid())
         self.tex_up1 = _up(4 * w, 2 * w)
