@@ -43,6 +43,17 @@ def _table1(scale: str, data_root) -> list[dict]:
             rows += _scores(seed, "fixed" if key == "base" else "awa", result, "t1", n)
     for name, result in t1["classical"].items():
         rows += _scores(-1, name, result, "t1", n)
+    rec = tables.recovery(scale, data_root)
+    for key, runs in rec.items():
+        for seed, result in runs.items():
+            rows += _scores(seed, key, result, "rec", n)
+    start = tables.RECOVERY["weight_s"]
+    for seed, result in rec["awa"].items():
+        final = tables.weight_frame(result).iloc[-1]
+        for term in TERM_NAMES[3:]:  # the style weights
+            cell = f"rec-w/{term}"
+            rows += [{"seed": seed, "arm": "final style weight", "metric": "final_weight", "cell": cell, "value": float(final[term]), "n": 1},
+                     {"seed": seed, "arm": "initial style weight", "metric": "final_weight", "cell": cell, "value": float(start), "n": 1}]
     return rows
 
 

@@ -110,6 +110,10 @@ def _table1_cfgs(scale, data_root, dataset=BASE_DATASET):
     return [table1_config(scale, data_root, seed=s, dataset=dataset, **m) for m in ({}, {"method": "awa"}) for s in SEEDS]
 
 
+def _recovery_cfgs(scale, data_root):
+    return [table1_config(scale, data_root, seed=s, **RECOVERY, **m) for m in ({}, {"method": "awa"}) for s in SEEDS]
+
+
 def _table2_cfgs(scale, data_root):
     return [_cfg(scale, data_root, **overrides) for _, overrides in ABLATION.values()]
 
@@ -145,7 +149,7 @@ def chapter_stages(chapter: str, scale: str = "cpu", data_root=None) -> list[lis
 def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
     """The runs of one AWA chapter (``"awa_01"`` ... ``"awa_04"``), as :class:`repro.runner.Run` objects."""
     cfgs = {"awa_01": lambda: _fig1_cfgs(scale, data_root) + _table1_cfgs(scale, data_root),
-            "awa_02": lambda: _table1_cfgs(scale, data_root),
+            "awa_02": lambda: _table1_cfgs(scale, data_root) + _recovery_cfgs(scale, data_root),
             "awa_03": lambda: _table2_cfgs(scale, data_root) + _table3_cfgs(scale, data_root),
             "awa_04": lambda: _universality_cfgs(scale, data_root) + _fig4_cfgs(scale, data_root)}
     if chapter not in cfgs:
@@ -208,6 +212,43 @@ def table1_frame(t1: dict) -> pd.DataFrame:
     for f in frames[1:]:
         out = out.merge(f, on=["metric", "mask"])
     return out
+
+
+# ---- the recovery test ---------------------------------------------------------------------------
+def recovery(scale: str = "cpu", data_root=None) -> dict:
+    """Table I's design from the poor weighting :data:`RECOVERY`: ``{"fixed": {seed: run}, "awa": {seed: run}}``."""
+    out: dict = {"fixed": {}, "awa": {}}
+    for c in _recovery_cfgs(scale, data_root):
+        out[c.method][c.seed] = run(c)
+    return out
+
+
+def recovery_frame(rec: dict, t1: dict) -> pd.DataFrame:
+    """Means over the hole bins per seed: fixed and AWA from :data:`RECOVERY`, and Table I's two arms
+    (from the default weights) for comparison."""
+    rows = []
+    for start, arms in (("style 700", rec), ("style 250 (Table I)", {"fixed": t1["base"], "awa": t1["awa"]})):
+        for method, runs in arms.items():
+            rows += [{"start": start, "method": method, "seed": s, **mean_scores(r)} for s, r in runs.items()]
+    return pd.DataFrame(rows).set_index(["start", "method", "seed"])
+
+
+def mean_weight_frame(runs: dict) -> pd.DataFrame:
+    """:func:`weight_frame` averaged over the seeds of ``runs`` ({seed: AWA run})."""
+    frames = [weight_frame(r) for r in runs.values()]
+    return sum(frames) / len(frames)
+
+
+def design_text(cfg) -> str:
+    """One line stating Table I's design at ``cfg``'s scale (:data:`TABLE1_DESIGN`)."""
+    seeds = ", ".join(map(str, SEEDS))
+    if not cfg.warm_steps:
+        return (f"from scratch: {cfg.steps} steps per run, the last {cfg.finetune_steps} fine-tuning; seeds {seeds}; "
+                f"{cfg.n_test} test images per hole bin")
+    return (f"warm start: {cfg.warm_steps} fixed-weight steps (seed {cfg.warm_seed}); then per arm and seed {cfg.steps} paired steps, "
+            f"the last {cfg.finetune_steps} fine-tuning (lr/4, BatchNorm statistics frozen); auxiliary lr {cfg.aux_lr:g}, "
+            f"equilibration time {equilibration_steps(cfg):.0f} steps; seeds {seeds}; {cfg.n_test} test images per hole bin "
+            f"(FID on the first {cfg.n_fid or cfg.n_test})")
 
 
 # ---- Table II ------------------------------------------------------------------------------------------
@@ -290,7 +331,9 @@ def deviations(cfg) -> pd.DataFrame:
          f"small sketches of each (`ctsdg_small`, `prvs_small`, `edgeconnect_small`, width {cfg.width}), "
          f"{cfg.image_size}x{cfg.image_size}; structure maps are Sobel edges, not Canny"),
         ("training", "350,000-400,000 iterations, then 50,000 of fine-tuning; Adam lr 2e-4, then 5e-5",
-         f"{cfg.steps} steps incl. {cfg.finetune_steps} of fine-tuning at lr/4; Adam lr {cfg.lr:g}, batch {cfg.batch_size}"),
+         (f"a shared warm start of {cfg.warm_steps} fixed-weight steps, then " if cfg.warm_steps else "")
+         + f"{cfg.steps} steps incl. {cfg.finetune_steps} of fine-tuning at lr/4 (BatchNorm statistics frozen); "
+           f"Adam lr {cfg.lr:g}, betas (0.9, 0.999) as CTSDG, discriminator at lr/10, batch {cfg.batch_size}"),
         ("AWA optimiser", "AdamW lr 1e-3, betas (0.5, 0.999) (paper); betas (0.5, 0.9), weight decay 0.2 (code)",
          f"the code's AdamW (betas (0.5, 0.9), weight decay 0.2) with lr {cfg.aux_lr:g}"
          + ("" if cfg.aux_lr == 1e-3 else ": a short run needs a larger step for the weights to move at all")),
@@ -299,8 +342,9 @@ def deviations(cfg) -> pd.DataFrame:
         ("guidance batch", "the code pastes the look-ahead output into the first batch's hole (a bug)",
          "the guidance batch's own composite"),
         ("competitors", "AdaLoss, GradNorm, GradSim as published", "their weights are kept in TPL/TSL's range (0, lambda]"),
-        ("seeds", "one run per setting", f"{len(SEEDS)} paired seeds for Table I and for every table's fixed-weight reference "
-                                          "(its seed spread); one elsewhere"),
-        ("FID", "10,000 images", f"{cfg.n_test} images per bin: far too few for FID's absolute values; compare rows only"),
+        ("seeds", "one run per setting", f"{len(SEEDS)} paired seeds for Table I and the recovery test (a seed fixes the batches "
+                                          "and masks of both arms) and for every table's fixed-weight reference (its seed spread); one elsewhere"),
+        ("FID", "10,000 images", f"the first {cfg.n_fid or cfg.n_test} of {cfg.n_test} test images per bin: far too few for FID's "
+                                 "absolute values (it decides nothing: repro.claims.FID_MIN_IMAGES); compare rows only"),
     ]
     return pd.DataFrame(rows, columns=["item", "paper", "ours"])
