@@ -374,3 +374,19 @@ def test_table1_runs_continue_from_one_stored_warm_start_with_paired_batches(tmp
     assert a["losses"][0] != c["losses"][0]  # another seed: another batch
     computed = [line["run"] for line in runner.run_log(store.root)]
     assert computed.count("awa/warm_start") == 1 and computed.count("awa/run") == 3  # the warm start once, for all
+
+
+def test_probe_summary_counts_common_mode_pairs():
+    from repro.awa.losses import TERM_NAMES
+    from repro.awa.tables import probe_frame, probe_summary
+
+    rows = [[1.0, 2.0, 3.0, 0.5, 0.1, 4.0],  # all positive: common mode
+            [-1.0, -2.0, -0.5, -3.0, -0.1, -4.0],  # all negative: common mode
+            [1.0, -2.0, 3.0, 0.5, 0.1, 4.0],  # mixed
+            [-1.0, 2.0, 3.0, 0.5, 0.1, -4.0]]  # mixed
+    result = {"inner_products": rows, "terms": list(TERM_NAMES)}
+    assert probe_frame(result)["common mode"].tolist() == [True, True, False, False]
+    summary = probe_summary(result)
+    assert summary.loc["all six (common mode)", "share positive"] == 0.5
+    assert summary.loc["perc_pool1", "share positive"] == 0.5 and summary.loc["styl_pool2", "share positive"] == 0.75
+    assert summary.loc["styl_pool3", "mean d / max |d|"] == pytest.approx((1 - 1 + 4 / 4 - 1) / 4)

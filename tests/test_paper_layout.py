@@ -169,6 +169,12 @@ def _awa_warm_start(dataset: str):
     return start
 
 
+def _awa_probe(root, store):
+    from repro.awa import experiments as ai
+
+    ai.probe(ai.ProbeConfig.create("paper", data_root=root, pairs=1, warm_steps=1), store=store)
+
+
 def _step_costs(root, store):
     from repro.mtadam.experiments import cost as mtadam_cost
 
@@ -231,6 +237,7 @@ STARTS = {
     ("awa/run", "celeba"): _awa("run", "celeba"),
     ("awa/classical", "places2"): _awa("classical", "places2"),
     **{("awa/warm_start", d): _awa_warm_start(d) for d in ("places2", "paris_streetview", "celeba")},
+    ("awa/probe", "places2"): _awa_probe,
     ("mtadam/step_costs", ""): _step_costs,
     ("awa/step_costs", ""): _awa_step_costs,
     ("mtadam/table1_mnist", ""): _mnist,

@@ -387,6 +387,57 @@ def run(cfg: InpaintConfig) -> dict:
             "finetune_start": cfg.steps - cfg.finetune_steps}
 
 
+# ---- Fig. 4's probe: is AWA's signal common-mode at the warm start? ----------------------------------
+@dataclasses.dataclass(frozen=True)
+class ProbeConfig(ExperimentConfig):
+    """AWA's inner products :math:`d_j` (Eq. 8) at a warm start over ``pairs`` (training, guidance)
+    batch pairs; ``warm_steps`` and ``aux_lr`` name the warm start and the AWA run it stands for
+    (every other field of that run at its scale's preset)."""
+
+    pairs: int = 12
+    warm_steps: int = 4000
+    aux_lr: float = 4e-2
+
+    NAME = "awa.probe"
+    PRESETS: ClassVar[dict] = {Scale.SMOKE: dict(pairs=3, warm_steps=6), Scale.CPU: {},
+                               Scale.PAPER: dict(pairs=100, warm_steps=350_000, aux_lr=1e-3)}
+    AT_LEAST_ONE = ("pairs", "warm_steps")
+
+    def run_config(self) -> InpaintConfig:
+        return config(self.scale, data_root=self.data_root, method="awa", warm_steps=self.warm_steps, aux_lr=self.aux_lr)
+
+
+@experiment("awa/probe")
+def probe(cfg: ProbeConfig) -> dict:
+    r"""The six :math:`d_j = \langle \nabla\mathcal L_c(\theta'), \nabla L_j(\theta)\rangle` of an AWA step at
+    the warm start, for ``cfg.pairs`` batch pairs drawn from ``cfg.seed`` (the weights are not
+    stepped: every pair sees the same warm start). The AWA update moves logit :math:`j` along
+    :math:`\omega_j'(\phi_j)\, d_j`; when all six :math:`d_j` share a sign, the six weights move
+    together (a common mode), and differences between the levels are not what drives them."""
+    run_cfg = cfg.run_config()
+    dev = device()
+    generator, discriminator = warm_networks(run_cfg)
+    vgg = pretrained_model("vgg16_features", normalize=False)
+    objective = InpaintingObjective(generator, discriminator, AuxiliaryTerms(vgg.to(dev), run_cfg.vgg_input),
+                                    main_weights=BALANCES[run_cfg.balance], params=run_cfg.awa_params)
+    method = make_method(run_cfg).to(dev)
+    train, pool = images(run_cfg, "train").to(dev), train_masks(run_cfg).to(dev)
+    rng = torch.Generator().manual_seed(cfg.seed + 31_337)
+
+    def sample() -> tuple[torch.Tensor, torch.Tensor]:
+        i = torch.randint(len(train), (run_cfg.batch_size,), generator=rng)
+        j = torch.randint(len(pool), (run_cfg.batch_size,), generator=rng)
+        return train[i], pool[j]
+
+    rows = []
+    for _ in range(cfg.pairs):
+        batch, guide = sample(), sample()
+        main, aux, _ = objective.losses(batch)
+        d = method.surrogate_inner_products(objective, batch, guide, main, aux)
+        rows.append([float("nan")] * len(TERM_NAMES) if d is None else [float(x) for x in d])
+    return {"inner_products": rows, "terms": list(TERM_NAMES)}
+
+
 def to_uint8(images_: torch.Tensor) -> list:
     """(N, 3, H, W) in [-1, 1] -> nested lists of (H, W, 3) uint8."""
     return ((images_.nan_to_num(0.0).clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy().tolist()

@@ -33,7 +33,7 @@ import pandas as pd
 from repro import bank, report, runner
 from repro.awa.awa import AUX_OPTIMISERS
 from repro.awa.losses import TERM_NAMES
-from repro.awa.experiments import METRICS, classical, config, dataset_for, run, warm_config, warm_start
+from repro.awa.experiments import METRICS, ProbeConfig, classical, config, dataset_for, probe, run, warm_config, warm_start
 from repro.config import Scale, parse_scale
 
 #: Fig. 1's grid (perceptual weight x style weight); (0.1, 250) is the default.
@@ -132,6 +132,14 @@ def _fig4_cfgs(scale, data_root):
     return [_cfg(scale, data_root, dataset=d, method="awa") for d in ("celeba", "paris_streetview")]
 
 
+def probe_config(scale, data_root=None) -> ProbeConfig:
+    """Fig. 4's probe at Table I's warm start and auxiliary lr (at scale='paper', where Table I trains
+    from scratch, at a warm start of the paper's 350,000 main-stage steps)."""
+    t1 = table1_config(scale, data_root, method="awa")
+    overrides = dict(warm_steps=t1.warm_steps, aux_lr=t1.aux_lr) if t1.warm_steps else {}
+    return ProbeConfig.create(scale, data_root=data_root, **overrides)
+
+
 # Not in the run bank: Table II's K = 10 run at ``scale="cpu"`` took 310 s in a cold ``make book`` (60 s
 # for K = 1), but 282 s built alone by ``repro bank build`` (one thread), under the bank's 5 minutes on
 # 2 cores: the book computes it.
@@ -141,8 +149,8 @@ def chapter_stages(chapter: str, scale: str = "cpu", data_root=None) -> list[lis
     """:func:`chapter_runs` in the stages :func:`repro.runner.gather` takes: the warm starts the runs
     continue from first (each computed once, not by every run that needs it), then the runs."""
     runs = chapter_runs(chapter, scale, data_root)
-    warm = {r.cfg.key(): r for r in (runner.Run(warm_start, warm_config(r.cfg)) for r in runs
-                                     if getattr(r.cfg, "warm_steps", 0))}
+    continued = [r.cfg.run_config() if isinstance(r.cfg, ProbeConfig) else r.cfg for r in runs]
+    warm = {w.key(): runner.Run(warm_start, w) for w in (warm_config(c) for c in continued if getattr(c, "warm_steps", 0))}
     return [list(warm.values()), runs] if warm else [runs]
 
 
@@ -152,10 +160,11 @@ def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
             "awa_02": lambda: _table1_cfgs(scale, data_root) + _recovery_cfgs(scale, data_root),
             "awa_03": lambda: _table2_cfgs(scale, data_root) + _table3_cfgs(scale, data_root),
             "awa_04": lambda: _universality_cfgs(scale, data_root) + _fig4_cfgs(scale, data_root)}
+    probes = [runner.Run(probe, probe_config(scale, data_root))] if chapter == "awa_04" else []
     if chapter not in cfgs:
         raise ValueError(f"no AWA chapter {chapter!r}; one of {', '.join(cfgs)}")
     extra = [runner.Run(classical, table1_config(scale, data_root))] if chapter in ("awa_01", "awa_02") else []
-    return [runner.Run(run, c) for c in cfgs[chapter]()] + extra
+    return [runner.Run(run, c) for c in cfgs[chapter]()] + extra + probes
 
 
 def mean_scores(result: dict) -> dict:
@@ -297,6 +306,26 @@ def fig4(scale: str = "cpu", data_root=None) -> dict:
     """Weight histories of CTSDG + AWA on the paper's two datasets (CelebA and Paris StreetView; their
     analogues ``closeups`` and ``scenes``, whose run is Table I's seed 0)."""
     return {c.dataset: run(c) for c in _fig4_cfgs(scale, data_root)}
+
+
+def probe_frame(result: dict) -> pd.DataFrame:
+    """The probe's inner products, one row per batch pair, with whether all six share a sign."""
+    frame = pd.DataFrame(result["inner_products"], columns=result["terms"])
+    frame.index.name = "pair"
+    signs = np.sign(frame.to_numpy())
+    frame["common mode"] = [bool(abs(row.sum()) == len(row)) for row in signs]
+    return frame
+
+
+def probe_summary(result: dict) -> pd.DataFrame:
+    """Per term: the share of pairs where its d_j is positive and its mean d_j divided by the pair's
+    largest |d|; and the share of pairs whose six d_j share a sign (``common mode``)."""
+    frame = probe_frame(result)
+    d = frame[result["terms"]]
+    scaled = d.div(d.abs().max(axis=1), axis=0)
+    out = pd.DataFrame({"share positive": (d > 0).mean(), "mean d / max |d|": scaled.mean()})
+    out.loc["all six (common mode)", "share positive"] = float(frame["common mode"].mean())
+    return out
 
 
 def weight_frame(result: dict) -> pd.DataFrame:

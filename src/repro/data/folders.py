@@ -7,7 +7,7 @@ introduction's block and starts every paper-scale entry point on it)::
     <data_root>/                      read at scale="paper" only; a chapter needs only its own folders
       places2/{train,test}/
           Places2 photos
-          read by awa/run, awa/classical (AWA 1-4), awa/warm_start (AWA 1-2)
+          read by awa/run, awa/classical (AWA 1-4), awa/warm_start (AWA 1-2), awa/probe (AWA 4)
       paris_streetview/{train,test}/
           Paris StreetView photos
           read by awa/run (AWA 1-4), awa/warm_start (AWA 1-2)
@@ -101,6 +101,7 @@ ENTRY_POINTS: dict[str, str] = {
     "awa/run": "AWA 1-4",
     "awa/classical": "AWA 1-4",
     "awa/warm_start": "AWA 1-2",
+    "awa/probe": "AWA 4",
     "awa/step_costs": "AWA 1",
     "mtadam/step_costs": "MTAdam 1",
     "mtadam/table1_mnist": "MTAdam 1",
@@ -117,7 +118,7 @@ ENTRY_POINTS: dict[str, str] = {
 _AWA = ("awa/run", "awa/classical", "awa/warm_start")
 #: The layout of ``data_root`` at ``scale="paper"``: every folder any entry point reads, and nothing else.
 LAYOUT: tuple[Folder, ...] = (
-    Folder("places2", ("train", "test"), "Places2 photos", _AWA),
+    Folder("places2", ("train", "test"), "Places2 photos", _AWA + ("awa/probe",)),
     Folder("paris_streetview", ("train", "test"), "Paris StreetView photos", ("awa/run", "awa/warm_start")),
     Folder("celeba", ("train", "test"), "CelebA photos", ("awa/run", "awa/warm_start")),
     Folder("masks", (), "NVIDIA irregular test masks: PNGs, white = hole, any sub-folders; binned by hole ratio at the "
