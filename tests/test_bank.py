@@ -94,7 +94,8 @@ def test_every_declared_entry_is_banked_and_read_by_its_chapter():
     experiment_modules()
     rows = bank.listing()
     assert rows and all(row["banked"] for row in rows), [row["name"] for row in rows if not row["banked"]]
-    declared = {r.key for chapter in ("awa_01", "awa_02", "awa_03", "awa_04") for r in tables.chapter_runs(chapter, "cpu")}
+    declared = {r.key for chapter in ("awa_01", "awa_02", "awa_03", "awa_04")
+                for stage in tables.chapter_stages(chapter, "cpu") for r in stage}
     declared |= {r.key for module, tasks in ((pix2pix, summary.PIX2PIX_TASKS), (cyclegan, summary.CYCLEGAN_TASKS))
                  for r in gans.chapter_runs(module, {t: module.config(t, "cpu") for t in tasks})}
     declared |= {r.key for r in gans.chapter_runs(srgan, {"sr": srgan.config("cpu")})}

@@ -118,6 +118,11 @@ def _table2_cfgs(scale, data_root):
     return [_cfg(scale, data_root, **overrides) for _, overrides in ABLATION.values()]
 
 
+def _spread_cfgs(scale, data_root):
+    """The from-scratch fixed-weight reference at every seed: the seed spread under Fig. 1, Tables II and III."""
+    return [_cfg(scale, data_root, seed=s) for s in SEEDS]
+
+
 def _table3_cfgs(scale, data_root):
     return [_cfg(scale, data_root, method=m) for m in REWEIGHTING.values()] + [_cfg(scale, data_root)]
 
@@ -156,9 +161,9 @@ def chapter_stages(chapter: str, scale: str = "cpu", data_root=None) -> list[lis
 
 def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
     """The runs of one AWA chapter (``"awa_01"`` ... ``"awa_04"``), as :class:`repro.runner.Run` objects."""
-    cfgs = {"awa_01": lambda: _fig1_cfgs(scale, data_root) + _table1_cfgs(scale, data_root),
+    cfgs = {"awa_01": lambda: _fig1_cfgs(scale, data_root) + _spread_cfgs(scale, data_root) + _table1_cfgs(scale, data_root),
             "awa_02": lambda: _table1_cfgs(scale, data_root) + _recovery_cfgs(scale, data_root),
-            "awa_03": lambda: _table2_cfgs(scale, data_root) + _table3_cfgs(scale, data_root),
+            "awa_03": lambda: _table2_cfgs(scale, data_root) + _table3_cfgs(scale, data_root) + _spread_cfgs(scale, data_root),
             "awa_04": lambda: _universality_cfgs(scale, data_root) + _fig4_cfgs(scale, data_root)}
     probes = [runner.Run(probe, probe_config(scale, data_root))] if chapter == "awa_04" else []
     if chapter not in cfgs:
