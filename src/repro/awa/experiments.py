@@ -298,13 +298,18 @@ def _networks(cfg: InpaintConfig):
     return generator, discriminator
 
 
+def _objective(cfg: InpaintConfig, generator, discriminator) -> InpaintingObjective:
+    """The training objective of ``cfg``: its main-loss balance, TPL/TSL on VGG-16 fed as ``cfg.vgg_input`` says."""
+    vgg = pretrained_model("vgg16_features", normalize=False)
+    return InpaintingObjective(generator, discriminator, AuxiliaryTerms(vgg.to(device()), cfg.vgg_input),
+                               main_weights=BALANCES[cfg.balance], params=cfg.awa_params)
+
+
 def _train(cfg: InpaintConfig, generator, discriminator, method, steps: int, finetune_steps: int) -> dict:
     """``steps`` generator and discriminator steps (the last ``finetune_steps`` fine-tuning), batches
     and masks drawn from ``cfg.seed``; returns the weight and loss histories and the seconds per step."""
     dev = device()
-    vgg = pretrained_model("vgg16_features", normalize=False)
-    objective = InpaintingObjective(generator, discriminator, AuxiliaryTerms(vgg.to(dev), cfg.vgg_input),
-                                    main_weights=BALANCES[cfg.balance], params=cfg.awa_params)
+    objective = _objective(cfg, generator, discriminator)
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(0.9, 0.999))  # CTSDG's optimisers
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr / 10, betas=(0.9, 0.999))
     train, pool = images(cfg, "train").to(dev), train_masks(cfg).to(dev)
@@ -349,10 +354,9 @@ def warm_start(cfg: InpaintConfig) -> dict:
     """``cfg.steps`` steps of the generator with fixed default weights (:func:`warm_config`): its and
     its discriminator's weights (BatchNorm statistics included) and its loss history. The runs that
     continue from it score themselves."""
-    if cfg.method != "fixed" or cfg.finetune_steps or cfg.warm_steps or (cfg.weight_p, cfg.weight_s) != DEFAULT_WEIGHTS[2:4]:
+    if cfg.method != "fixed" or cfg.finetune_steps or cfg.warm_steps or (cfg.weight_p, cfg.weight_s) != (DEFAULT_WEIGHTS[0], DEFAULT_WEIGHTS[3]):
         raise ValueError("a warm start is fixed-weight training at the default weights: build its config with warm_config()")
-    torch.manual_seed(cfg.seed)
-    generator, discriminator = _networks(cfg)
+    generator, discriminator = warm_networks(cfg)  # warm_steps is 0: freshly initialised from cfg.seed
     trained = _train(cfg, generator, discriminator, make_method(cfg).to(device()), cfg.steps, 0)
     return {"generator": _pack(generator.state_dict()), "discriminator": _pack(discriminator.state_dict()),
             "losses": trained["losses"], "seconds_per_step": trained["seconds_per_step"]}
@@ -417,9 +421,7 @@ def probe(cfg: ProbeConfig) -> dict:
     run_cfg = cfg.run_config()
     dev = device()
     generator, discriminator = warm_networks(run_cfg)
-    vgg = pretrained_model("vgg16_features", normalize=False)
-    objective = InpaintingObjective(generator, discriminator, AuxiliaryTerms(vgg.to(dev), run_cfg.vgg_input),
-                                    main_weights=BALANCES[run_cfg.balance], params=run_cfg.awa_params)
+    objective = _objective(run_cfg, generator, discriminator)
     method = make_method(run_cfg).to(dev)
     train, pool = images(run_cfg, "train").to(dev), train_masks(run_cfg).to(dev)
     rng = torch.Generator().manual_seed(cfg.seed + 31_337)

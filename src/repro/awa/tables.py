@@ -32,7 +32,7 @@ import pandas as pd
 
 from repro import bank, report, runner
 from repro.awa.awa import AUX_OPTIMISERS
-from repro.awa.losses import TERM_NAMES
+from repro.awa.losses import DEFAULT_WEIGHTS, TERM_NAMES
 from repro.awa.experiments import METRICS, ProbeConfig, classical, config, dataset_for, probe, run, warm_config, warm_start
 from repro.config import Scale, parse_scale
 
@@ -241,7 +241,9 @@ def recovery_frame(rec: dict, t1: dict) -> pd.DataFrame:
     """Means over the hole bins per seed: fixed and AWA from :data:`RECOVERY`, and Table I's two arms
     (from the default weights) for comparison."""
     rows = []
-    for start, arms in (("style 700", rec), ("style 250 (Table I)", {"fixed": t1["base"], "awa": t1["awa"]})):
+    starts = ((f"style {RECOVERY['weight_s']:g}", rec),
+              (f"style {DEFAULT_WEIGHTS[3]:g} (Table I)", {"fixed": t1["base"], "awa": t1["awa"]}))
+    for start, arms in starts:
         for method, runs in arms.items():
             rows += [{"start": start, "method": method, "seed": s, **mean_scores(r)} for s, r in runs.items()]
     return pd.DataFrame(rows).set_index(["start", "method", "seed"])
