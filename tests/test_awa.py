@@ -390,3 +390,31 @@ def test_probe_summary_counts_common_mode_pairs():
     assert summary.loc["all six (common mode)", "share positive"] == 0.5
     assert summary.loc["perc_pool1", "share positive"] == 0.5 and summary.loc["styl_pool2", "share positive"] == 0.75
     assert summary.loc["styl_pool3", "mean d / max |d|"] == pytest.approx((1 - 1 + 4 / 4 - 1) / 4)
+
+
+def test_cpu_leaves_the_from_scratch_tables_out_and_fig4_reads_table1s_awa_runs(tmp_path):
+    """At scale='cpu' the chapters declare no run of an item LEFT_OUT names (AWA 3 none at all) and Fig. 4's
+    runs are Table I's AWA runs (one key each, so they are trained once); smoke runs every table."""
+    from repro import runner
+    from repro.awa import claims as awa_claims, experiments as ai, tables as at
+
+    def keys(chapter, scale):
+        return {r.key for r in at.chapter_runs(chapter, scale)}
+
+    assert at.left_out("Table II", "cpu") and not at.left_out("Table II", "smoke") and not at.left_out("Table I", "cpu")
+    assert keys("awa_03", "cpu") == set() and keys("awa_01", "cpu") == set()
+    table1_awa = {runner.Run(ai.run, c).key for c in at._table1_cfgs("cpu", None) if c.method == "awa"}
+    assert len(table1_awa) == len(at.SEEDS) and keys("awa_04", "cpu") - table1_awa == {runner.Run(ai.probe, at.probe_config("cpu")).key}
+    assert {runner.Run(ai.run, c).key for c in at._fig4_cfgs("cpu", None)} == table1_awa
+    assert len(keys("awa_03", "smoke")) > 5 and len(keys("awa_01", "smoke")) >= len(at.P_GRID) * len(at.S_GRID)
+    assert {c.dataset for c in at._fig4_cfgs("paper", str(tmp_path))} == {"celeba", "paris_streetview"}
+    assert awa_claims._fig1("cpu", None) == [] and awa_claims._tables2_3("cpu", None) == []  # nothing run, nothing read
+    assert "scale='cpu'" in at.left_out_reason("cpu")
+
+
+def test_sample_masks_are_the_first_test_masks_of_their_bin():
+    from repro.awa import experiments as ai
+    from repro.data.masks import HOLE_RATIO_BINS, bin_label
+
+    cfg = ai.config("smoke", n_test=3, n_samples=2)
+    assert torch.equal(ai.sample_masks(cfg), ai.test_masks(cfg)[bin_label(HOLE_RATIO_BINS[3])][:2])

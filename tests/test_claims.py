@@ -131,3 +131,21 @@ def test_repro_claims_csv_has_the_documented_columns_and_four_outcomes_only(monk
                                         "ci_low", "ci_high", "seeds", "n", "outcome", "scale"]
     assert set(table.outcome) <= {o.value for o in Outcome} and len(table) == len(claims.load_ledger())
     assert (table[table.outcome != "not testable"].outcome == "inconclusive").all()  # no runs: nothing decided
+
+
+def test_a_claim_of_an_item_the_scale_leaves_out_says_why():
+    """An item the paper's observations name as left out (``attrs["left_out"]``) gives its claims that reason;
+    a claim of another item with no runs keeps the generic one."""
+    import pandas as pd
+
+    ledger = claims.load_ledger().head(0)
+    row = dict.fromkeys(claims.COLUMNS, "")
+    row.update(claim_id="awa.test.left", paper="awa", item="Table II", metric="LPIPS", direction="lower", treatment="A",
+               reference="B", effect_form="relative", testable="yes")
+    ledger = pd.concat([ledger, pd.DataFrame([row, {**row, "claim_id": "awa.test.other", "item": "Table I"}])])
+    obs = pd.DataFrame(columns=list(claims.OBSERVATION_COLUMNS))
+    obs.attrs["left_out"] = {"Table II": "not run at scale='cpu': the budget"}
+    table = claims.decisions(ledger, {"awa": obs}, "cpu").set_index("claim_id")
+    assert table.loc["awa.test.left", "outcome"] == "inconclusive"
+    assert table.loc["awa.test.left", "reason"] == "not run at scale='cpu': the budget"
+    assert table.loc["awa.test.other", "reason"].startswith("no stored runs pair")

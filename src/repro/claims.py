@@ -286,15 +286,18 @@ def paired_differences(observations: pd.DataFrame, row) -> tuple[list[float], in
 
 def decisions(ledger: pd.DataFrame, observations: "dict[str, pd.DataFrame]", scale: str) -> pd.DataFrame:
     """The ledger with every claim decided by :func:`decide` from the observations of its paper
-    (``observations[paper]``, :data:`OBSERVATION_COLUMNS`)."""
+    (``observations[paper]``, :data:`OBSERVATION_COLUMNS`; its ``.attrs["left_out"]``, item -> reason,
+    names the items its scale does not run: a claim of such an item with no observations gets that reason)."""
     rows = []
     for row in ledger.itertuples():
         effect = paper_effect(row)
         differences, n = paired_differences(observations[row.paper], row) if row.testable == "yes" else ([], 0)
         d = decide(differences, effect, row.testable, metric=row.metric, n_images=n)
         if row.testable == "yes" and not differences:
-            d = dataclasses.replace(d, reason=f"no stored runs pair {row.treatment!r} with {row.reference!r} on {row.metric}"
-                                              f"{f' in cells {row.cells}' if row.cells else ''} (not run at this scale or not run here)")
+            left_out = observations[row.paper].attrs.get("left_out", {})  # items the scale does not run, with the reason
+            d = dataclasses.replace(d, reason=left_out.get(row.item) or (
+                f"no stored runs pair {row.treatment!r} with {row.reference!r} on {row.metric}"
+                f"{f' in cells {row.cells}' if row.cells else ''} (not run at this scale or not run here)"))
         rows.append({"paper": row.paper, "item": row.item, "claim_id": row.claim_id, "claim": row.claim,
                      "metric": row.metric, "direction": row.direction, "paper_effect": effect, "effect": d.effect,
                      "ci_low": d.ci_low, "ci_high": d.ci_high, "seeds": d.seeds, "n": n, "outcome": d.outcome.value,

@@ -9,7 +9,8 @@ classical fills (``Telea``, ``Navier-Stokes``: no seed, ``-1``), Fig. 1's grid p
 ``rise before fine-tuning`` (each weight's change per step during fine-tuning and over as many
 steps before it, divided by the weight's bound, metric ``weight_rise``, cell per weight). Cells: ``t1/<bin>`` (Table I's seeds), ``f1/<bin>``,
 ``t2/<bin>``, ``t3/<bin>``, ``t4/<bin>`` (the CelebA analogue), ``t5/<bin>`` (Paris StreetView's),
-``f4/<dataset>``. Read inside :func:`repro.store.stored_only`.
+``f4/<dataset>`` (Fig. 4's runs: Table I's AWA runs, every seed, below scale='paper'). Items a scale leaves out
+(:data:`repro.awa.tables.LEFT_OUT`) give no rows. Read inside :func:`repro.store.stored_only`.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from repro.awa import tables
 from repro.awa.experiments import METRICS
 from repro.awa.losses import TERM_NAMES, UPPER_BOUNDS
 from repro.claims import observe
+from repro.config import parse_scale
 
 
 def _scores(seed: int, arm: str, result: dict, table: str, n: int) -> list[dict]:
@@ -31,6 +33,8 @@ def _n(scale: str, data_root) -> int:
 
 
 def _fig1(scale: str, data_root) -> list[dict]:
+    if tables.left_out("Fig. 1", scale):
+        return []
     n = _n(scale, data_root)
     return [r for p in tables.P_GRID for s in tables.S_GRID
             for r in _scores(0, f"grid p={p:g} s={s:g}", tables._run(scale, data_root, weight_p=p, weight_s=s), "f1", n)]
@@ -59,22 +63,30 @@ def _table1(scale: str, data_root) -> list[dict]:
 
 def _tables2_3(scale: str, data_root) -> list[dict]:
     n, rows = _n(scale, data_root), []
-    for exp, (_, overrides) in tables.ABLATION.items():
-        rows += _scores(0, str(exp), tables._run(scale, data_root, **overrides), "t2", n)
-    for arm, result in tables.table3(scale, data_root).items():
-        rows += _scores(0, tables.REWEIGHTING.get(arm, arm), result, "t3", n)
+    if not tables.left_out("Table II", scale):
+        for exp, (_, overrides) in tables.ABLATION.items():
+            rows += _scores(0, str(exp), tables._run(scale, data_root, **overrides), "t2", n)
+    if not tables.left_out("Table III", scale):
+        for arm, result in tables.table3(scale, data_root).items():
+            rows += _scores(0, tables.REWEIGHTING.get(arm, arm), result, "t3", n)
     return rows
 
 
 def _universality(scale: str, data_root) -> list[dict]:
     n, rows = _n(scale, data_root), []
-    for table, pairs in tables.universality(scale, data_root).items():
+    universality = {} if tables.left_out("Table IV", scale) else tables.universality(scale, data_root)
+    for table, pairs in universality.items():
         for name, pair in pairs.items():
             generator = tables.OTHER_GENERATORS[name]
             for key in ("base", "awa"):
                 rows += _scores(0, f"{generator}+{'fixed' if key == 'base' else 'awa'}", pair[key], {"IV": "t4", "V": "t5"}[table], n)
-    bounds = dict(zip(TERM_NAMES, UPPER_BOUNDS))
-    for dataset, result in tables.fig4(scale, data_root).items():
+    return rows + _fig4(scale, data_root)
+
+
+def _fig4(scale: str, data_root) -> list[dict]:
+    """Fig. 4's weights (:func:`repro.awa.tables.fig4`: Table I's AWA runs below scale='paper'), per seed."""
+    rows, bounds = [], dict(zip(TERM_NAMES, UPPER_BOUNDS))
+    for (dataset, seed), result in tables.fig4(scale, data_root).items():
         weights, start = tables.weight_frame(result), result["finetune_start"]
         length = len(weights) - 1 - start
         for term in TERM_NAMES:
@@ -82,9 +94,9 @@ def _universality(scale: str, data_root) -> list[dict]:
             during = (w.iloc[-1] - w.iloc[start]) / max(length, 1) / bounds[term]
             before = (w.iloc[start] - w.iloc[max(0, start - length)]) / max(min(length, start), 1) / bounds[term]
             cell = f"f4/{dataset}"
-            rows += [{"seed": 0, "arm": f"weight {term}", "metric": "final_weight", "cell": cell, "value": float(w.iloc[-1]), "n": 1},
-                     {"seed": 0, "arm": "rise during fine-tuning", "metric": "weight_rise", "cell": f"{cell}/{term}", "value": float(during), "n": 1},
-                     {"seed": 0, "arm": "rise before fine-tuning", "metric": "weight_rise", "cell": f"{cell}/{term}", "value": float(before), "n": 1}]
+            rows += [{"seed": seed, "arm": f"weight {term}", "metric": "final_weight", "cell": cell, "value": float(w.iloc[-1]), "n": 1},
+                     {"seed": seed, "arm": "rise during fine-tuning", "metric": "weight_rise", "cell": f"{cell}/{term}", "value": float(during), "n": 1},
+                     {"seed": seed, "arm": "rise before fine-tuning", "metric": "weight_rise", "cell": f"{cell}/{term}", "value": float(before), "n": 1}]
     return rows
 
 
@@ -93,5 +105,8 @@ CHAPTERS = {"awa_01_method": _fig1, "awa_02_comparison": _table1, "awa_03_ablati
 
 
 def observations(scale: str, data_root: "str | None" = None, chapters: "tuple | None" = None) -> pd.DataFrame:
-    """The stored runs of ``chapters`` (default: every AWA chapter) at ``scale`` as observation rows."""
-    return observe(CHAPTERS, scale, data_root, chapters)
+    """The stored runs of ``chapters`` (default: every AWA chapter) at ``scale`` as observation rows;
+    ``.attrs["left_out"]``: the items ``scale`` does not run, with the reason (:data:`repro.awa.tables.LEFT_OUT`)."""
+    frame = observe(CHAPTERS, scale, data_root, chapters)
+    frame.attrs["left_out"] = {item: tables.left_out_reason(scale) for item in tables.LEFT_OUT.get(parse_scale(scale), ())}
+    return frame
