@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from repro import bank, report, runner
-from repro.awa import benchmark
 from repro.awa.awa import AUX_OPTIMISERS
 from repro.awa.losses import DEFAULT_WEIGHTS, TERM_NAMES
 from repro.awa.experiments import METRICS, ProbeConfig, classical, config, dataset_for, probe, run, warm_config, warm_start
@@ -195,14 +194,7 @@ def chapter_stages(chapter: str, scale: str = "cpu", data_root=None) -> list[lis
 
 
 def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
-    """The runs of one AWA chapter (``"awa_01"`` ... ``"awa_04"``), as :class:`repro.runner.Run` objects.
-
-    Within a chapter the AWA runs go first (about three times a fixed-weight run's cost), so that two
-    workers given the runs in this order finish close together. AWA 1 opens the part: it also
-    declares the step-cost benchmark and AWA 2's runs, so that the cluster works on the part's longest
-    runs from the book's first minute (AWA 2 waits for the same tasks). AWA 4 closes the part
-    (:func:`repro.ledger.part` reads every AWA chapter's runs): it declares them all, so that its
-    kernel waits for the cluster's tasks instead of computing a run another chapter declared."""
+    """The runs of one AWA chapter (``"awa_01"`` ... ``"awa_04"``), as :class:`repro.runner.Run` objects."""
     def unless(item, cfgs):  # the runs of a table the scale does not leave out (LEFT_OUT)
         return [] if left_out(item, scale) else cfgs()
 
@@ -211,17 +203,14 @@ def chapter_runs(chapter: str, scale: str = "cpu", data_root=None) -> list:
             "awa_03": lambda: (unless("Table II", lambda: _table2_cfgs(scale, data_root) + _spread_cfgs(scale, data_root))
                                + unless("Table III", lambda: _table3_cfgs(scale, data_root) + _spread_cfgs(scale, data_root))),
             "awa_04": lambda: unless("Table IV", lambda: _universality_cfgs(scale, data_root)) + _fig4_cfgs(scale, data_root)}
+    probes = [runner.Run(probe, probe_config(scale, data_root))] if chapter == "awa_04" else []
     if chapter not in cfgs:
         raise ValueError(f"no AWA chapter {chapter!r}; one of {', '.join(cfgs)}")
-    own = [runner.Run(run, c) for c in sorted(cfgs[chapter](), key=lambda c: c.method != "awa")]  # AWA runs first
-    if chapter == "awa_01":
-        return [runner.Run(benchmark.run, benchmark.config(scale))] + own + chapter_runs("awa_02", scale, data_root)
-    if chapter == "awa_02":
-        return own + [runner.Run(classical, table1_config(scale, data_root))]
-    if chapter == "awa_04":
-        others = [r for other in ("awa_01", "awa_03") for r in chapter_runs(other, scale, data_root)]
-        return own + [runner.Run(probe, probe_config(scale, data_root))] + others
-    return own
+    extra = [runner.Run(classical, table1_config(scale, data_root))] if chapter == "awa_02" else []
+    # AWA 4 closes the part (repro.ledger.part reads every AWA chapter's runs): it declares them all, so
+    # that its kernel waits for the cluster's tasks instead of computing a run another chapter declared.
+    closing = [r for other in ("awa_01", "awa_02", "awa_03") for r in chapter_runs(other, scale, data_root)] if chapter == "awa_04" else []
+    return [runner.Run(run, c) for c in cfgs[chapter]()] + extra + probes + closing
 
 
 def mean_scores(result: dict) -> dict:
