@@ -420,3 +420,10 @@ def test_sample_masks_are_the_first_test_masks_of_their_bin():
 
     cfg = ai.config("smoke", n_test=3, n_samples=2)
     assert torch.equal(ai.sample_masks(cfg), ai.test_masks(cfg)[bin_label(HOLE_RATIO_BINS[3])][:2])
+
+
+def test_a_left_out_item_shows_its_reason_as_markdown():
+    from repro.awa import tables as at
+
+    note = at.not_run("Table II", "cpu")
+    assert note._repr_markdown_().startswith("**Table II: not run at scale='cpu'")

@@ -101,11 +101,16 @@ def left_out_reason(scale) -> str:
             "decide (repro.awa.tables.LEFT_OUT; scale='smoke' and scale='paper' run it)")
 
 
-def not_run(item: str, scale):
-    """What a page shows in place of an item ``scale`` leaves out (:data:`LEFT_OUT`)."""
-    from IPython.display import Markdown
+class Note(str):
+    """Text a notebook shows as Markdown (``_repr_markdown_``; the package does not depend on IPython)."""
 
-    return Markdown(f"**{item}: {left_out_reason(scale)}.**")
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def not_run(item: str, scale) -> Note:
+    """What a page shows in place of an item ``scale`` leaves out (:data:`LEFT_OUT`)."""
+    return Note(f"**{item}: {left_out_reason(scale)}.**")
 
 
 def equilibration_steps(cfg) -> float:
